@@ -1,0 +1,34 @@
+"""Shared fixtures: tiny networks and data so every test runs in seconds on a CPU."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+import tfgan_kit  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MNIST_DIR = os.path.join(REPO, "..", "shared", "data", "mnist")
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_clean_session():
+    keras.mixed_precision.set_global_policy("float32")
+    keras.utils.set_random_seed(0)
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def tiny_gan(latent_dim=16, width=8, image_shape=(8, 8, 1), num_classes=None, seed=0, **compile_kwargs):
+    """A compiled DCGAN small enough to train for a few steps in well under a second."""
+    gan = tfgan_kit.GAN(
+        tfgan_kit.dcgan_generator(image_shape, latent_dim, width=width, num_classes=num_classes),
+        tfgan_kit.dcgan_discriminator(image_shape, width=width, num_classes=num_classes),
+        latent_dim=latent_dim,
+        num_classes=num_classes,
+        seed=seed,
+    )
+    gan.compile(**compile_kwargs)
+    return gan
