@@ -1,0 +1,70 @@
+"""Builders: every supported size and channel count, conditional variants, float32 ends."""
+
+import keras
+import numpy as np
+import pytest
+
+import tfgan_kit
+
+
+@pytest.mark.parametrize("size", [8, 16, 28, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_shapes_for_every_size(size, channels):
+    g = tfgan_kit.dcgan_generator((size, size, channels), latent_dim=8, width=4)
+    d = tfgan_kit.dcgan_discriminator((size, size, channels), width=4)
+    images = g(np.zeros((2, 8), np.float32))
+    assert images.shape == (2, size, size, channels)
+    assert d(images).shape == (2, 1)
+
+
+@pytest.mark.parametrize("upsampling", ["transpose", "nearest", "bilinear"])
+@pytest.mark.parametrize("norm", ["batch", "instance", "none"])
+def test_generator_options(upsampling, norm):
+    g = tfgan_kit.dcgan_generator((16, 16, 1), 8, width=4, norm=norm, upsampling=upsampling)
+    assert g(np.ones((2, 8), np.float32)).shape == (2, 16, 16, 1)
+
+
+@pytest.mark.parametrize("norm", ["none", "batch", "instance", "layer", "spectral"])
+def test_discriminator_norms(norm):
+    d = tfgan_kit.dcgan_discriminator((16, 16, 1), width=4, norm=norm)
+    assert d(np.ones((2, 16, 16, 1), np.float32), training=True).shape == (2, 1)
+    if norm == "spectral":
+        assert any(isinstance(l, keras.layers.SpectralNormalization) for l in d.layers)
+
+
+def test_generator_follows_dcgan_guidelines():
+    g = tfgan_kit.dcgan_generator((28, 28, 1), 16)
+    kinds = [type(l).__name__ for l in g.layers]
+    assert "BatchNormalization" in kinds and "MaxPooling2D" not in kinds
+    assert g.layers[-1].activation.__name__ == "tanh"
+    d = tfgan_kit.dcgan_discriminator((28, 28, 1))
+    assert any(isinstance(l, keras.layers.LeakyReLU) for l in d.layers)
+    assert sum(isinstance(l, keras.layers.Dense) for l in d.layers) == 1  # Readout only.
+
+
+def test_mixed_precision_keeps_outputs_float32():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    g = tfgan_kit.dcgan_generator((16, 16, 1), 8, width=4)
+    d = tfgan_kit.dcgan_discriminator((16, 16, 1), width=4)
+    images = g(np.zeros((2, 8), np.float32))
+    assert images.dtype == "float32" and d(images).dtype == "float32"
+    assert all(w.dtype == "float32" for w in g.weights)
+
+
+def test_conditional_and_mlp_builders():
+    g = tfgan_kit.dcgan_generator((8, 8, 1), 8, width=4, num_classes=10)
+    d = tfgan_kit.dcgan_discriminator((8, 8, 1), width=4, num_classes=10)
+    labels = keras.ops.convert_to_tensor(np.array([1, 2], np.int32))
+    images = g([keras.ops.zeros((2, 8)), labels])
+    assert d([images, labels]).shape == (2, 1)
+    g2, d2 = tfgan_kit.mlp_generator(2, 4), tfgan_kit.mlp_discriminator(2, norm="spectral")
+    assert d2(g2(np.zeros((3, 4), np.float32))).shape == (3, 1)
+
+
+def test_bad_shapes_and_choices():
+    with pytest.raises(ValueError, match="square"):
+        tfgan_kit.dcgan_generator((8, 16, 1))
+    with pytest.raises(ValueError, match="image size 7"):
+        tfgan_kit.dcgan_discriminator((7, 7, 1))
+    with pytest.raises(ValueError, match="upsampling='cubic'"):
+        tfgan_kit.dcgan_generator((8, 8, 1), upsampling="cubic")

@@ -1,0 +1,231 @@
+"""Ready generators and discriminators: DCGAN for square images, an MLP pair for 2-D data.
+
+The DCGAN builders follow Radford et al. (2016): strided (transposed) convolutions
+instead of pooling, batch normalization in the generator, ReLU in G with a tanh
+output, LeakyReLU in D, and no hidden fully connected layers beyond the projection
+of z and D's readout. Pass `num_classes` for the class-conditional variants: G
+concatenates a label embedding to z; D receives the label as an extra image channel.
+
+The last layers (G's tanh, D's logits) run in float32 under a mixed precision policy.
+"""
+
+from typing import Optional, Sequence, Tuple
+
+import keras
+from keras import layers
+
+G_NORMS = ("batch", "instance", "none")
+D_NORMS = ("none", "batch", "instance", "layer", "spectral")
+UPSAMPLINGS = ("transpose", "nearest", "bilinear")
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"Received {name}={value!r}; expected one of {choices}.")
+
+
+def _start_resolution(size: int) -> Tuple[int, int]:
+    """(start, doublings): size = start * 2**doublings with start >= 4 as small as possible."""
+    start, doublings = size, 0
+    while start % 2 == 0 and start // 2 >= 4:
+        start //= 2
+        doublings += 1
+    return start, doublings
+
+
+def _check_image_shape(image_shape) -> Tuple[int, int, int]:
+    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
+        raise ValueError(
+            f"Received image_shape={tuple(image_shape)}; expected a square (size, size, channels)."
+        )
+    size, _, channels = (int(d) for d in image_shape)
+    if _start_resolution(size)[1] == 0:
+        raise ValueError(
+            f"Received image size {size}; the DCGAN builders need a size of the form "
+            "s * 2**k with s >= 4 and k >= 1 (8, 16, 28, 32, 64, ...)."
+        )
+    return size, size, channels
+
+
+def _normalization(kind: str):
+    if kind == "batch":
+        return layers.BatchNormalization()
+    if kind == "instance":
+        return layers.GroupNormalization(groups=-1)  # Keras' instance norm.
+    if kind == "layer":
+        return layers.LayerNormalization()
+    return None
+
+
+def _label_inputs(num_classes: Optional[int]):
+    if num_classes is None:
+        return None
+    return keras.Input((), dtype="int32", name="labels")
+
+
+def dcgan_generator(
+    image_shape: Sequence[int],
+    latent_dim: int = 100,
+    width: int = 64,
+    norm: str = "batch",
+    upsampling: str = "transpose",
+    kernel_size: int = 5,
+    num_classes: Optional[int] = None,
+    name: str = "generator",
+) -> keras.Model:
+    """DCGAN generator: project z to a small feature map, then double it to `image_shape`.
+
+    Args:
+        image_shape: `(size, size, channels)`, size 8, 16, 28, 32, 64, ...
+        latent_dim: size of z. Defaults to 100.
+        width: filters of the last hidden layer; each earlier layer has twice as
+            many. Defaults to 64.
+        norm: `"batch"` (DCGAN), `"instance"` or `"none"`. Defaults to `"batch"`.
+        upsampling: `"transpose"` (fractionally strided convolutions, the DCGAN
+            guideline), or `"nearest"` / `"bilinear"` resizing followed by a
+            convolution (avoids checkerboard artefacts). Defaults to `"transpose"`.
+        kernel_size: convolution kernel size. Defaults to 5.
+        num_classes: makes the generator conditional: inputs `[z, labels]`.
+        name: model name.
+    """
+    _check_choice("norm", norm, G_NORMS)
+    _check_choice("upsampling", upsampling, UPSAMPLINGS)
+    size, _, channels = _check_image_shape(image_shape)
+    start, doublings = _start_resolution(size)
+    z = keras.Input((latent_dim,), name="z")
+    labels = _label_inputs(num_classes)
+    h = z
+    if labels is not None:
+        h = layers.Concatenate()([z, layers.Embedding(num_classes, latent_dim)(labels)])
+    filters = width * 2 ** (doublings - 1)
+
+    def block(h, filters, stride, norm, activation="relu", dtype=None):
+        if stride > 1 and upsampling != "transpose":
+            h = layers.UpSampling2D(stride, interpolation=upsampling)(h)
+            conv = layers.Conv2D(filters, kernel_size, 1, "same", use_bias=norm == "none")
+        else:
+            conv = layers.Conv2DTranspose(
+                filters, kernel_size, stride, "same", use_bias=norm == "none"
+            )
+        h = conv(h)
+        normalization = _normalization(norm)
+        if normalization is not None:
+            h = normalization(h)
+        return layers.Activation(activation, dtype=dtype)(h)
+
+    h = layers.Dense(start * start * filters * 2, use_bias=norm == "none")(h)
+    h = layers.Reshape((start, start, filters * 2))(h)
+    normalization = _normalization(norm)
+    if normalization is not None:
+        h = normalization(h)
+    h = layers.Activation("relu")(h)
+    h = block(h, filters, 1, norm)
+    for _ in range(doublings - 1):
+        filters //= 2
+        h = block(h, max(filters, 1), 2, norm)
+    images = block(h, channels, 2, "none", activation="tanh", dtype="float32")
+    inputs = z if labels is None else [z, labels]
+    return keras.Model(inputs, images, name=name)
+
+
+def dcgan_discriminator(
+    image_shape: Sequence[int],
+    width: int = 64,
+    norm: str = "none",
+    dropout: float = 0.3,
+    kernel_size: int = 5,
+    num_classes: Optional[int] = None,
+    name: str = "discriminator",
+) -> keras.Model:
+    """DCGAN discriminator: strided convolutions with LeakyReLU(0.2) down to a logit.
+
+    Args:
+        image_shape: `(size, size, channels)`.
+        width: filters of the first convolution, doubling at each halving.
+            Defaults to 64.
+        norm: `"none"`, `"batch"`, `"instance"`, `"layer"`, or `"spectral"`
+            (`keras.layers.SpectralNormalization` around every convolution and
+            the readout). Never on the first layer. Defaults to `"none"`.
+        dropout: dropout rate after each hidden layer (the TF DCGAN tutorial's
+            regulariser). Defaults to 0.3.
+        kernel_size: convolution kernel size. Defaults to 5.
+        num_classes: makes the discriminator conditional: inputs `[images, labels]`,
+            the label entering as an extra channel.
+        name: model name.
+    """
+    _check_choice("norm", norm, D_NORMS)
+    size, _, channels = _check_image_shape(image_shape)
+    start, doublings = _start_resolution(size)
+    images = keras.Input((size, size, channels), name="images")
+    labels = _label_inputs(num_classes)
+    h = images
+    if labels is not None:
+        plane = layers.Embedding(num_classes, size * size)(labels)
+        h = layers.Concatenate()([images, layers.Reshape((size, size, 1))(plane)])
+
+    def wrap(layer):
+        return layers.SpectralNormalization(layer) if norm == "spectral" else layer
+
+    filters = width
+    for i in range(max(doublings, 2)):
+        h = wrap(layers.Conv2D(filters, kernel_size, 2, "same"))(h)
+        normalization = _normalization(norm) if i > 0 else None
+        if normalization is not None:
+            h = normalization(h)
+        h = layers.LeakyReLU(0.2)(h)
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+        filters *= 2
+    h = layers.Flatten()(h)
+    logits = wrap(layers.Dense(1, dtype="float32"))(h)
+    inputs = images if labels is None else [images, labels]
+    return keras.Model(inputs, logits, name=name)
+
+
+def mlp_generator(
+    output_dim: int = 2,
+    latent_dim: int = 2,
+    hidden: Sequence[int] = (128, 128),
+    num_classes: Optional[int] = None,
+    name: str = "generator",
+) -> keras.Model:
+    """MLP generator for low-dimensional data (the 2-D ring and grid benchmarks).
+
+    The output is linear: 2-D mixture data is not squashed into [-1, 1].
+    """
+    z = keras.Input((latent_dim,), name="z")
+    labels = _label_inputs(num_classes)
+    h = z
+    if labels is not None:
+        h = layers.Concatenate()([z, layers.Embedding(num_classes, latent_dim)(labels)])
+    for units in hidden:
+        h = layers.Dense(units, activation="relu")(h)
+    out = layers.Dense(output_dim, dtype="float32")(h)
+    return keras.Model(z if labels is None else [z, labels], out, name=name)
+
+
+def mlp_discriminator(
+    input_dim: int = 2,
+    hidden: Sequence[int] = (128, 128),
+    norm: str = "none",
+    num_classes: Optional[int] = None,
+    name: str = "discriminator",
+) -> keras.Model:
+    """MLP discriminator (LeakyReLU, logit output) for low-dimensional data."""
+    _check_choice("norm", norm, ("none", "spectral", "layer"))
+    x = keras.Input((input_dim,), name="samples")
+    labels = _label_inputs(num_classes)
+    h = x
+    if labels is not None:
+        h = layers.Concatenate()([x, layers.Embedding(num_classes, input_dim)(labels)])
+
+    def wrap(layer):
+        return layers.SpectralNormalization(layer) if norm == "spectral" else layer
+
+    for units in hidden:
+        h = wrap(layers.Dense(units))(h)
+        if norm == "layer":
+            h = layers.LayerNormalization()(h)
+        h = layers.LeakyReLU(0.2)(h)
+    logits = wrap(layers.Dense(1, dtype="float32"))(h)
+    return keras.Model(x if labels is None else [x, labels], logits, name=name)
