@@ -1,0 +1,15 @@
+"""tfgan_kit: train GANs with Keras 3 on TensorFlow."""
+
+from tfgan_kit import losses, regularizers
+from tfgan_kit.architectures import (
+    dcgan_discriminator,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_generator,
+)
+from tfgan_kit.callbacks import SampleGrid
+from tfgan_kit.data import load_arrays, load_dataset
+from tfgan_kit.gan import GAN
+from tfgan_kit.plotting import plot_history, save_image_grid
+
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""Image grids and training curves as PNG files (matplotlib's Agg backend: no display needed)."""
+
+import math
+import os
+from typing import Dict, Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[-1, 1] images -> uint8 [0, 255]."""
+    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def image_grid(images: np.ndarray, cols: Optional[int] = None, padding: int = 1) -> np.ndarray:
+    """Tiles `(N, H, W, C)` images in [-1, 1] into one uint8 `(rows*H, cols*W, C)` array."""
+    images = to_uint8(images)
+    n, h, w, c = images.shape
+    cols = cols or int(math.ceil(math.sqrt(n)))
+    rows = int(math.ceil(n / cols))
+    grid = np.zeros((rows * (h + padding) + padding, cols * (w + padding) + padding, c), np.uint8)
+    for i, image in enumerate(images):
+        r, col = divmod(i, cols)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[top : top + h, left : left + w] = image
+    return grid
+
+
+def save_image_grid(images: np.ndarray, path: str, cols: Optional[int] = None, scale: int = 1) -> str:
+    """Writes `images` (in [-1, 1]) as a PNG grid, each pixel `scale` x `scale`."""
+    grid = image_grid(images, cols)
+    if scale > 1:
+        grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    plt.imsave(path, grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=255)
+    return path
+
+
+def plot_history(
+    history: Dict[str, Sequence[float]],
+    path: str,
+    keys: Sequence[str] = ("d_loss", "g_loss", "d_real", "d_fake"),
+) -> str:
+    """Training curves (one panel for losses, one for D's outputs) saved as a PNG."""
+    fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in keys:
+        if key not in history:
+            continue
+        ax = ax_loss if key.endswith("loss") else ax_prob
+        ax.plot(np.arange(1, len(history[key]) + 1), history[key], label=key)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="Losses")
+    ax_prob.set(xlabel="epoch", ylabel="mean probability", title="D(x) and D(G(z))", ylim=(0, 1))
+    for ax in (ax_loss, ax_prob):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
