@@ -175,3 +175,23 @@ def test_compile_rejects_bad_arguments():
         gan.compile(optimizer="adam")
     with pytest.raises(ValueError, match="label_smoothing=1.5"):
         gan.compile(label_smoothing=1.5)
+
+
+def test_generator_ema_is_the_hand_computed_average_and_used_by_generate():
+    decay = 0.5
+    gan = tiny_gan(generator_ema=decay, g_optimizer=keras.optimizers.SGD(0.1))
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    expected = None
+    for _ in range(3):
+        gan.train_on_batch(x)
+        current = _weights(gan.generator)
+        # Keras' EMA copies the weights on the first step, then averages.
+        expected = current if expected is None else [
+            decay * e + (1 - decay) * c for e, c in zip(expected, current)]
+    with gan.ema_weights() as generator:
+        for e, w in zip(expected, generator.trainable_weights):
+            np.testing.assert_allclose(w.numpy(), e, rtol=1e-5, atol=1e-6)
+    # Outside the block the training weights are back.
+    for c, w in zip(current, gan.generator.trainable_weights):
+        np.testing.assert_array_equal(c, w.numpy())
+    assert not np.allclose(gan.generate(4, seed=0), gan.generate(4, seed=0, use_ema=False))

@@ -1,5 +1,6 @@
 """`GAN`: a `keras.Model` that trains a generator against a discriminator with `fit()`."""
 
+import contextlib
 from typing import Optional, Union
 
 import keras
@@ -133,6 +134,7 @@ class GAN(keras.Model):
         feature_matching: Optional[Union[str, int]] = None,
         feature_matching_weight: float = 1.0,
         historical_averaging: float = 0.0,
+        generator_ema: Optional[float] = None,
         **kwargs,
     ):
         """Configures both players' optimizers, the loss family and the stability tricks.
@@ -158,6 +160,10 @@ class GAN(keras.Model):
             feature_matching_weight: weight of that term in G's loss. Defaults to 1.
             historical_averaging: weight of the historical-averaging penalty on both
                 networks. Defaults to 0 (off).
+            generator_ema: decay of an exponential moving average of the
+                generator's weights (e.g. 0.999), kept in-graph by `g_optimizer`
+                (Keras' `use_ema`); `generate` and export then use the average.
+                Defaults to `None` (off).
             **kwargs: passed to `keras.Model.compile` (`steps_per_execution`,
                 `jit_compile`, `run_eagerly`); `optimizer`, `loss` and `metrics` are
                 not accepted.
@@ -191,6 +197,16 @@ class GAN(keras.Model):
                 else keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
                 for opt, name in ((d_optimizer, "d"), (g_optimizer, "g"))
             )
+        if generator_ema is not None:
+            if not 0.0 < generator_ema < 1.0:
+                raise ValueError(
+                    f"GAN.compile received generator_ema={generator_ema!r}; expected a decay "
+                    "in (0, 1), e.g. 0.999."
+                )
+            inner = getattr(g_optimizer, "inner_optimizer", g_optimizer)
+            inner.use_ema, inner.ema_momentum = True, float(generator_ema)
+            inner.ema_overwrite_frequency = None
+        self.generator_ema = generator_ema
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.d_loss_fn, self.g_loss_fn = losses_lib.get(loss)
@@ -235,6 +251,7 @@ class GAN(keras.Model):
             "feature_matching": self.feature_matching,
             "feature_matching_weight": self.feature_matching_weight,
             "historical_averaging": self.historical_averaging,
+            "generator_ema": self.generator_ema,
             "steps_per_execution": self.steps_per_execution,
         }
 
@@ -428,17 +445,41 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------- generation
 
+    @contextlib.contextmanager
+    def ema_weights(self):
+        """Within the block the generator holds its EMA weights (when `generator_ema` is on).
+
+        The training weights are put back on exit, so the block is safe mid-`fit`
+        (sample grids, metrics) and around export.
+        """
+        optimizer = getattr(self, "g_optimizer", None)
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        if inner is None or not inner.use_ema or not inner.built:
+            yield self.generator
+            return
+        variables = self.generator.trainable_variables
+        saved = [v.numpy() for v in variables]
+        for v, average in zip(variables, inner._model_variables_moving_average):
+            v.assign(average)
+        try:
+            yield self.generator
+        finally:
+            for v, value in zip(variables, saved):
+                v.assign(value)
+
     def generate(
         self,
         num_samples: int,
         seed: Optional[int] = None,
         labels=None,
         batch_size: int = 256,
+        use_ema: bool = True,
     ) -> np.ndarray:
         """`num_samples` images in the data's range ([-1, 1] for tanh generators).
 
         The same `seed` gives the same images (the noise is stateless); `labels`
-        chooses the classes of a conditional GAN (random classes otherwise).
+        chooses the classes of a conditional GAN (random classes otherwise). With
+        `generator_ema` on, the averaged weights draw them unless `use_ema=False`.
         """
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
@@ -455,10 +496,11 @@ class GAN(keras.Model):
         elif labels is not None:
             raise ValueError("generate received labels, but this GAN is not conditional.")
         out = []
-        for start in range(0, num_samples, batch_size):
-            z_part = z[start : start + batch_size]
-            l_part = None if labels is None else tf.constant(labels[start : start + batch_size])
-            out.append(np.asarray(self._generate(z_part, l_part, training=False), np.float32))
+        with self.ema_weights() if use_ema else contextlib.nullcontext():
+            for start in range(0, num_samples, batch_size):
+                z_part = z[start : start + batch_size]
+                l_part = None if labels is None else tf.constant(labels[start : start + batch_size])
+                out.append(np.asarray(self._generate(z_part, l_part, training=False), np.float32))
         return np.concatenate(out) if out else np.zeros((0,) + self.image_shape, np.float32)
 
     # ------------------------------------------------------------ serialization
