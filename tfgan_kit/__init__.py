@@ -11,5 +11,6 @@ from tfgan_kit.callbacks import SampleGrid
 from tfgan_kit.data import load_arrays, load_dataset
 from tfgan_kit.gan import GAN
 from tfgan_kit.plotting import plot_history, save_image_grid
+from tfgan_kit.precision import set_precision
 
 __version__ = "0.1.0"
