@@ -321,3 +321,28 @@ def load_dataset(
     if shuffle:
         ds = ds.shuffle(min(count or 10_000, 60_000), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_image_folder(images: np.ndarray, directory: str, labels: Optional[np.ndarray] = None) -> int:
+    """Writes [-1, 1] images as PNGs that `load_dataset("folder:...")` reads back.
+
+    With `labels`, each image goes to a zero-padded class sub-folder (`0`..`9`, or
+    `00`..`99`), so `keras.utils.image_dataset_from_directory`'s alphanumeric
+    class order is the numeric one. Returns the number of files written.
+    """
+    from tfgan_kit.plotting import to_uint8
+
+    pixels = to_uint8(images)
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != len(pixels):
+            raise ValueError(f"write_image_folder received {len(pixels)} images and {len(labels)} labels.")
+        width = len(str(max(int(labels.max()), 1)))
+    for i, image in enumerate(pixels):
+        folder = directory if labels is None else os.path.join(directory, f"{int(labels[i]):0{width}d}")
+        os.makedirs(folder, exist_ok=True)
+        tf.io.write_file(os.path.join(folder, f"{i:06d}.png"), tf.io.encode_png(image))
+    return len(pixels)
