@@ -68,3 +68,17 @@ def test_bad_shapes_and_choices():
         tfgan_kit.dcgan_discriminator((7, 7, 1))
     with pytest.raises(ValueError, match="upsampling='cubic'"):
         tfgan_kit.dcgan_generator((8, 8, 1), upsampling="cubic")
+
+
+@pytest.mark.parametrize("size", [8, 16, 28, 32, 64])
+@pytest.mark.parametrize("upsampling", ["nearest", "bilinear"])
+def test_resize_convolution_generators_have_every_size_and_train(size, upsampling):
+    g = tfgan_kit.dcgan_generator((size, size, 1), 8, width=4, upsampling=upsampling)
+    assert not any(isinstance(l, keras.layers.Conv2DTranspose) and l.strides != (1, 1)
+                   for l in g.layers)  # Resizing does the upsampling, not strided kernels.
+    gan = tfgan_kit.GAN(g, tfgan_kit.dcgan_discriminator((size, size, 1), width=4), latent_dim=8)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)  # One step: skip tracing.
+    before = [w.numpy().copy() for w in g.trainable_weights]
+    logs = gan.train_on_batch(np.zeros((4, size, size, 1), np.float32), return_dict=True)
+    assert np.isfinite(logs["g_loss"])
+    assert all(not np.array_equal(b, w.numpy()) for b, w in zip(before, g.trainable_weights))
