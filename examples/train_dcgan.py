@@ -6,6 +6,7 @@ minute on two CPU cores:
     python examples/train_dcgan.py
     python examples/train_dcgan.py --dataset=idx:../shared/data/mnist --epochs=20
     python examples/train_dcgan.py --dataset=mnist --epochs=20   # TFDS, needs a network once
+    python examples/train_dcgan.py --export --model_name=digits  # + saved_models/digits/<version>/
 """
 
 import json
@@ -29,6 +30,9 @@ flags.DEFINE_integer("limit", None, "Use only the first N training examples.")
 flags.DEFINE_string("output_dir", "runs/dcgan", "Where sample grids, plots and the checkpoint go.")
 flags.DEFINE_integer("seed", 0, "Random seed (noise, weights, shuffling).")
 flags.DEFINE_integer("steps_per_execution", 1, "Batches per compiled call.", lower_bound=1)
+flags.DEFINE_bool("export", False, "At the end, export the generator for TF Serving.")
+flags.DEFINE_string("export_dir", "saved_models", "Export root: <export_dir>/<model_name>/<version>/.")
+flags.DEFINE_string("model_name", "dcgan", "Exported model's name (TF Serving's MODEL_NAME).")
 
 FLAGS = flags.FLAGS
 
@@ -72,6 +76,8 @@ def main(argv):
           + ", ".join(f"{k}={v:.3f}" for k, v in final.items()))
     print(f"Samples: {grids.paths[-1]}  Curves: {FLAGS.output_dir}/losses.png  "
           f"Checkpoint: {FLAGS.output_dir}/gan.keras")
+    if FLAGS.export:
+        print(f"SavedModel for TF Serving: {gan.export_generator(FLAGS.export_dir, FLAGS.model_name)}")
 
 
 if __name__ == "__main__":

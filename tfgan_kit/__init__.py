@@ -9,6 +9,7 @@ from tfgan_kit.architectures import (
 )
 from tfgan_kit.callbacks import SampleGrid
 from tfgan_kit.data import load_arrays, load_dataset
+from tfgan_kit.export import export_generator
 from tfgan_kit.gan import GAN
 from tfgan_kit.plotting import plot_history, save_image_grid
 from tfgan_kit.precision import set_precision

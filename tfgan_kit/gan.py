@@ -503,6 +503,14 @@ class GAN(keras.Model):
                 out.append(np.asarray(self._generate(z_part, l_part, training=False), np.float32))
         return np.concatenate(out) if out else np.zeros((0,) + self.image_shape, np.float32)
 
+    def export_generator(
+        self, export_root: str = "saved_models", name: str = "generator", **kwargs
+    ) -> str:
+        """Writes the generator for TF Serving: see `tfgan_kit.export_generator`."""
+        from tfgan_kit.export import export_generator  # export imports this module.
+
+        return export_generator(self, export_root, name, **kwargs)
+
     # ------------------------------------------------------------ serialization
 
     def get_config(self):
