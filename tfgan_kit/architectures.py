@@ -14,7 +14,7 @@ from typing import Optional, Sequence, Tuple
 import keras
 from keras import layers
 
-G_NORMS = ("batch", "instance", "none")
+G_NORMS = ("batch", "sync_batch", "instance", "none")
 D_NORMS = ("none", "batch", "instance", "layer", "spectral")
 UPSAMPLINGS = ("transpose", "nearest", "bilinear")
 
@@ -50,6 +50,8 @@ def _check_image_shape(image_shape) -> Tuple[int, int, int]:
 def _normalization(kind: str):
     if kind == "batch":
         return layers.BatchNormalization()
+    if kind == "sync_batch":  # Statistics over the global batch under a tf.distribute strategy.
+        return layers.BatchNormalization(synchronized=True)
     if kind == "instance":
         return layers.GroupNormalization(groups=-1)  # Keras' instance norm.
     if kind == "layer":
@@ -80,7 +82,10 @@ def dcgan_generator(
         latent_dim: size of z. Defaults to 100.
         width: filters of the last hidden layer; each earlier layer has twice as
             many. Defaults to 64.
-        norm: `"batch"` (DCGAN), `"instance"` or `"none"`. Defaults to `"batch"`.
+        norm: `"batch"` (DCGAN), `"sync_batch"` (batch statistics over the global
+            batch, all-reduced across replicas under a `tf.distribute` strategy, so
+            N replicas normalize like one device; slower per step), `"instance"` or
+            `"none"`. Defaults to `"batch"`.
         upsampling: `"transpose"` (fractionally strided convolutions, the DCGAN
             guideline), or `"nearest"` / `"bilinear"` resizing followed by a
             convolution (avoids checkerboard artefacts). Defaults to `"transpose"`.

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_kit import distribute
 from tfgan_kit import losses as losses_lib
 from tfgan_kit import regularizers
 
@@ -292,14 +293,24 @@ class GAN(keras.Model):
             labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
         return images, labels
 
-    def _draw_seed(self) -> tf.Tensor:
-        """A fresh stateless seed; each replica folds in its id so noise differs."""
-        seed = tf.cast(self.seed_generator.next(), tf.int64)
+    @staticmethod
+    def _replica() -> tuple:
+        """(index, count) of the current replica; (0, 1) outside `strategy.run`."""
         context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            seed = tf.random.experimental.stateless_fold_in(
-                seed, context.replica_id_in_sync_group
-            )
+        if context is None or context.num_replicas_in_sync == 1:
+            return 0, 1
+        return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+    def _draw_seed(self, per_replica: bool = True) -> tf.Tensor:
+        """A fresh stateless seed, the same on every replica unless `per_replica`.
+
+        `SeedGenerator.next()` advances identically on all replicas, so a replica
+        that needs its own randomness folds its id in (`per_replica=True`).
+        """
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        index, count = self._replica()
+        if per_replica and count > 1:
+            seed = tf.random.experimental.stateless_fold_in(seed, index)
         return seed
 
     def sample_latent(self, batch_size, seed) -> tf.Tensor:
@@ -310,16 +321,24 @@ class GAN(keras.Model):
         return tf.random.stateless_normal(shape, seed)
 
     def _sample_inputs(self, batch_size, labels=None):
-        """Generator inputs for one step: noise, plus labels for a conditional GAN."""
-        seed = self._draw_seed()
-        z = self.sample_latent(batch_size, seed)
-        if self.num_classes is None:
-            return z, None
-        if labels is None:
+        """Generator inputs for one step: noise, plus labels for a conditional GAN.
+
+        Under a strategy each replica draws the noise one device would draw for
+        the global batch and keeps its own slice: replicas get different noise,
+        and N replicas train exactly like one device on the same global batch.
+        """
+        seed = self._draw_seed(per_replica=False)
+        index, count = self._replica()
+        z = self.sample_latent(batch_size * count, seed)
+        if labels is None and self.num_classes is not None:
             labels = tf.random.stateless_uniform(
-                [batch_size], tf.random.experimental.stateless_fold_in(seed, 1),
+                [batch_size * count], tf.random.experimental.stateless_fold_in(seed, 1),
                 minval=0, maxval=self.num_classes, dtype=tf.int32,
             )
+            if count > 1:
+                labels = labels[index * batch_size : (index + 1) * batch_size]
+        if count > 1:
+            z = z[index * batch_size : (index + 1) * batch_size]
         return z, labels
 
     def _generate(self, z, labels, training):
@@ -441,7 +460,12 @@ class GAN(keras.Model):
         }
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if distribute.is_multi_worker():
+            # Keras reduces multi-worker step outputs with a mean over axis 0, which a
+            # scalar lacks (keras #20585); a 1-element vector reduces to the global mean.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     # ------------------------------------------------------------- generation
 
