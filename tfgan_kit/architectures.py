@@ -14,9 +14,12 @@ from typing import Optional, Sequence, Tuple
 import keras
 from keras import layers
 
+from tfgan_kit.layers import MinibatchDiscrimination, MinibatchStdDev
+
 G_NORMS = ("batch", "sync_batch", "instance", "none")
 D_NORMS = ("none", "batch", "instance", "layer", "spectral")
 UPSAMPLINGS = ("transpose", "nearest", "bilinear")
+MINIBATCH = (None, "stddev", "discrimination")
 
 
 def _check_choice(name: str, value, choices) -> None:
@@ -140,6 +143,7 @@ def dcgan_discriminator(
     dropout: float = 0.3,
     kernel_size: int = 5,
     num_classes: Optional[int] = None,
+    minibatch: Optional[str] = None,
     name: str = "discriminator",
 ) -> keras.Model:
     """DCGAN discriminator: strided convolutions with LeakyReLU(0.2) down to a logit.
@@ -156,9 +160,13 @@ def dcgan_discriminator(
         kernel_size: convolution kernel size. Defaults to 5.
         num_classes: makes the discriminator conditional: inputs `[images, labels]`,
             the label entering as an extra channel.
+        minibatch: `"stddev"` appends `MinibatchStdDev` to the last feature map,
+            `"discrimination"` puts `MinibatchDiscrimination` before the readout;
+            both let D see a batch that lacks variety. Defaults to `None`.
         name: model name.
     """
     _check_choice("norm", norm, D_NORMS)
+    _check_choice("minibatch", minibatch, MINIBATCH)
     size, _, channels = _check_image_shape(image_shape)
     start, doublings = _start_resolution(size)
     images = keras.Input((size, size, channels), name="images")
@@ -181,7 +189,11 @@ def dcgan_discriminator(
         if dropout:
             h = layers.Dropout(dropout)(h)
         filters *= 2
+    if minibatch == "stddev":
+        h = MinibatchStdDev()(h)
     h = layers.Flatten()(h)
+    if minibatch == "discrimination":
+        h = MinibatchDiscrimination()(h)
     logits = wrap(layers.Dense(1, dtype="float32"))(h)
     inputs = images if labels is None else [images, labels]
     return keras.Model(inputs, logits, name=name)
@@ -214,10 +226,16 @@ def mlp_discriminator(
     hidden: Sequence[int] = (128, 128),
     norm: str = "none",
     num_classes: Optional[int] = None,
+    minibatch: Optional[str] = None,
     name: str = "discriminator",
 ) -> keras.Model:
-    """MLP discriminator (LeakyReLU, logit output) for low-dimensional data."""
+    """MLP discriminator (LeakyReLU, logit output) for low-dimensional data.
+
+    `minibatch` (`"stddev"` or `"discrimination"`) adds that layer after the last
+    hidden layer, as in `dcgan_discriminator`.
+    """
     _check_choice("norm", norm, ("none", "spectral", "layer"))
+    _check_choice("minibatch", minibatch, MINIBATCH)
     x = keras.Input((input_dim,), name="samples")
     labels = _label_inputs(num_classes)
     h = x
@@ -232,5 +250,9 @@ def mlp_discriminator(
         if norm == "layer":
             h = layers.LayerNormalization()(h)
         h = layers.LeakyReLU(0.2)(h)
+    if minibatch == "stddev":
+        h = MinibatchStdDev()(h)
+    elif minibatch == "discrimination":
+        h = MinibatchDiscrimination()(h)
     logits = wrap(layers.Dense(1, dtype="float32"))(h)
     return keras.Model(x if labels is None else [x, labels], logits, name=name)

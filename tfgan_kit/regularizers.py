@@ -93,16 +93,22 @@ class HistoricalAverage:
     """Running mean of a network's weights and the penalty ||theta - mean(theta)||^2.
 
     Salimans et al. (2016): penalising distance from the historical average damps
-    the oscillations of gradient descent on a game. The average is a cumulative
-    mean, updated after every optimizer step, so the penalty is 0 at step 0 and
-    grows as weights move away from where they have been.
+    the oscillations of gradient descent on a game. The average is the cumulative
+    mean of the initial weights and the weights after every optimizer step
+    (`update`), so the penalty is 0 at step 0 and grows as weights move away from
+    where they have been (after one step it is `||theta_1 - theta_0||^2 / 4`).
     """
 
     def __init__(self, variables: Sequence[tf.Variable], name: str):
         self.variables = list(variables)
-        self.count = keras.Variable(0.0, trainable=False, name=f"{name}_count")
+        # The initial weights are the first point of the history.
+        self.count = keras.Variable(1.0, trainable=False, name=f"{name}_count")
+        # A copy of the current value: `keras.Variable(v.value)` would share v's storage
+        # (the average would follow the weights and the penalty would stay 0).
         self.averages = [
-            keras.Variable(v.value, trainable=False, name=f"{name}_avg_{i}")
+            keras.Variable(
+                tf.identity(tf.cast(v, tf.float32)), trainable=False, name=f"{name}_avg_{i}"
+            )
             for i, v in enumerate(self.variables)
         ]
 
