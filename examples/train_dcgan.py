@@ -6,6 +6,7 @@ minute on two CPU cores:
     python examples/train_dcgan.py
     python examples/train_dcgan.py --dataset=idx:../shared/data/mnist --epochs=20
     python examples/train_dcgan.py --dataset=mnist --epochs=20   # TFDS, needs a network once
+    python examples/train_dcgan.py --strategy=mirrored --batch_size=256   # all local GPUs
     python examples/train_dcgan.py --export --model_name=digits  # + saved_models/digits/<version>/
 """
 
@@ -17,7 +18,10 @@ from absl import app, flags
 
 flags.DEFINE_string("dataset", "digits", "digits | <tfds name> | idx:<dir> | npz:<file> | folder:<dir>.")
 flags.DEFINE_integer("epochs", 100, "Passes over the data.", lower_bound=1)
-flags.DEFINE_integer("batch_size", 64, "Global batch size.", lower_bound=1)
+flags.DEFINE_integer("batch_size", 64, "Global batch size (split across replicas).", lower_bound=1)
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"],
+                  "default: one device; mirrored: all local GPUs; multi_worker: several machines "
+                  "(TF_CONFIG); tpu: a Cloud TPU.")
 flags.DEFINE_integer("latent_dim", 64, "Size of the noise vector z.", lower_bound=1)
 flags.DEFINE_integer("width", 32, "Filters of the networks' outer convolutions.", lower_bound=1)
 flags.DEFINE_float("lr", 2e-4, "Adam learning rate of both networks.", lower_bound=0.0)
@@ -43,24 +47,30 @@ def main(argv):
 
     import tfgan_kit
 
+    # First: a multi-worker strategy must exist before TensorFlow runs any op.
+    strategy = tfgan_kit.distribute.strategy_from_name(FLAGS.strategy)
     keras.utils.set_random_seed(FLAGS.seed)
     dataset = tfgan_kit.load_dataset(
         FLAGS.dataset, batch_size=FLAGS.batch_size, seed=FLAGS.seed, limit=FLAGS.limit
     )
+    tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
     image_shape = tuple(dataset.element_spec.shape[1:])
-    gan = tfgan_kit.GAN(
-        tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width),
-        tfgan_kit.dcgan_discriminator(image_shape, width=FLAGS.width),
-        latent_dim=FLAGS.latent_dim,
-        seed=FLAGS.seed,
-    )
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1),
-        g_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1),
-        loss=FLAGS.loss,
-        label_smoothing=FLAGS.label_smoothing,
-        steps_per_execution=FLAGS.steps_per_execution,
-    )
+    # Several replicas: batch norm over the global batch, so they train like one device.
+    norm = "sync_batch" if strategy.num_replicas_in_sync > 1 else "batch"
+    with strategy.scope():  # Models, optimizers and their slots live on every replica.
+        gan = tfgan_kit.GAN(
+            tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width, norm=norm),
+            tfgan_kit.dcgan_discriminator(image_shape, width=FLAGS.width),
+            latent_dim=FLAGS.latent_dim,
+            seed=FLAGS.seed,
+        )
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1),
+            g_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1),
+            loss=FLAGS.loss,
+            label_smoothing=FLAGS.label_smoothing,
+            steps_per_execution=FLAGS.steps_per_execution,
+        )
     grids = tfgan_kit.SampleGrid(os.path.join(FLAGS.output_dir, "samples"), seed=FLAGS.seed)
     start = time.time()
     history = gan.fit(dataset, epochs=FLAGS.epochs, callbacks=[grids])

@@ -1,6 +1,6 @@
 """tfgan_kit: train GANs with Keras 3 on TensorFlow."""
 
-from tfgan_kit import losses, metrics, regularizers
+from tfgan_kit import distribute, losses, metrics, regularizers
 from tfgan_kit.architectures import (
     dcgan_discriminator,
     dcgan_generator,
