@@ -300,7 +300,7 @@ def test_examples_export_at_the_end_of_training_and_from_a_checkpoint(tmp_path):
     run, root = tmp_path / "run", tmp_path / "models"
     train = subprocess.run(
         [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), "--epochs=1",
-         "--limit=64", "--width=8", "--latent_dim=16", f"--output_dir={run}", "--export",
+         "--limit=128", "--width=8", "--latent_dim=16", f"--output_dir={run}", "--export",
          f"--export_dir={root}", "--model_name=tiny"],
         capture_output=True, text=True, timeout=300,
     )
