@@ -9,7 +9,9 @@ from tfgan_kit.architectures import (
 )
 from tfgan_kit.callbacks import SampleGrid
 from tfgan_kit.data import load_arrays, load_dataset
+from tfgan_kit.evaluation import FIDMonitor, evaluate
 from tfgan_kit.export import export_generator
+from tfgan_kit.extractors import feature_extractor, load_digit_classifier
 from tfgan_kit.gan import GAN
 from tfgan_kit.plotting import plot_history, save_image_grid
 from tfgan_kit.precision import set_precision

@@ -14,6 +14,7 @@ Feature arguments may be numpy arrays, tensors, or a `tf.data.Dataset` of featur
 batches; they are flattened to `(num_samples, num_features)`.
 """
 
+import warnings
 from typing import Dict, Iterator, Tuple
 
 import numpy as np
@@ -98,10 +99,12 @@ def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> 
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
     diff = mu1 - mu2
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.all(np.isfinite(covmean)):
-        offset = np.eye(len(sigma1)) * eps
-        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    with warnings.catch_warnings():  # Singular (e.g. dead ReLU features) is expected; handled below.
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+        if not np.all(np.isfinite(covmean)):
+            offset = np.eye(len(sigma1)) * eps
+            covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):
         largest = float(np.max(np.abs(covmean.imag)))
         if not np.allclose(np.diagonal(covmean).imag, 0.0, atol=1e-3):
