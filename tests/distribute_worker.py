@@ -35,6 +35,7 @@ STRATEGY = distribute.strategy_from_name(MODE)
 
 GLOBAL_BATCH, STEPS, LATENT, LR = 16, 4, 8, 0.05
 METRICS = tfgan_kit.gan.METRIC_NAMES
+MONITORED = ("d_real", "d_fake", "d_acc_real", "d_acc_fake")
 
 
 def data() -> tf.data.Dataset:
@@ -54,6 +55,15 @@ def build(norm: str) -> tfgan_kit.GAN:
     )
     gan.compile(d_optimizer=keras.optimizers.SGD(LR), g_optimizer=keras.optimizers.SGD(LR))
     return gan
+
+
+def imbalance_monitor():
+    """An ImbalanceMonitor that fires after 2 batches, recording what it read (if it exists)."""
+    monitor = getattr(tfgan_kit, "ImbalanceMonitor", None)
+    if monitor is None:
+        return None
+    # Thresholds every state passes: an event at batch 2 with the window means it saw.
+    return monitor(window=2, d_fake_low=1.0, accuracy_high=0.0, mode="warn", verbose=0)
 
 
 def train(strategy, norm: str, factors=(1.0,)) -> dict:
@@ -79,8 +89,16 @@ def train(strategy, norm: str, factors=(1.0,)) -> dict:
                 [float(np.squeeze(logs[k])) for k in METRICS]
             )
         )
-        gan.fit(data(), epochs=1, verbose=0, callbacks=[record])
+        callbacks = [record]
+        monitor = imbalance_monitor() if factor == 1.0 else None
+        if monitor is not None:
+            callbacks.append(monitor)
+        gan.fit(data(), epochs=1, verbose=0, callbacks=callbacks)
         prefix = "" if factor == 1.0 else f"lr_x{factor}/"
+        if monitor is not None:
+            results["imbalance_events"] = np.asarray(
+                [[e["step"]] + [e[k] for k in MONITORED] for e in monitor.events]
+            )
         results[prefix + "weights"] = np.concatenate([v.numpy().ravel() for v in networks])
         results[prefix + "logs"] = np.asarray(rows)
         results[prefix + "seed_state"] = gan.seed_generator.state.numpy()

@@ -126,6 +126,29 @@ def test_two_worker_processes_agree_and_match_one_device(runs):
     )
 
 
+@pytest.mark.parametrize("norm", ["none", "sync_batch"])
+def test_imbalance_monitor_reads_global_values_under_two_replicas(runs, norm):
+    r = _results(runs, "mirrored")
+    if f"{norm}/one/imbalance_events" not in r:
+        pytest.skip("tfgan_kit.ImbalanceMonitor does not exist in this tree.")
+    one, two = r[f"{norm}/one/imbalance_events"], r[f"{norm}/two/imbalance_events"]
+    assert one.shape == (1, 5) and one[0, 0] == 2  # Fired after 2 batches (window=2).
+    # What it read: the means over batches 1-2, i.e. the running means logged at batch 2,
+    # the same as on one device (not one replica's half, not divided by 2).
+    columns = [METRICS.index(k) for k in ("d_real", "d_fake", "d_acc_real", "d_acc_fake")]
+    np.testing.assert_allclose(one[0, 1:], r[f"{norm}/one/logs"][1, columns], atol=1e-4)
+    np.testing.assert_allclose(two, one, atol=1e-4)
+
+
+def test_imbalance_monitor_reads_global_values_under_two_workers(runs):
+    reference = _results(runs, "mirrored")
+    if "none/one/imbalance_events" not in reference:
+        pytest.skip("tfgan_kit.ImbalanceMonitor does not exist in this tree.")
+    for i in range(2):
+        events = _results(runs, f"worker{i}")["none/worker/imbalance_events"]
+        np.testing.assert_allclose(events, reference["none/one/imbalance_events"], atol=1e-4)
+
+
 # ----------------------------------------------------------------- in process
 
 
