@@ -32,7 +32,9 @@ flags.DEFINE_enum("loss", "non_saturating",
                   "Adversarial loss family.")
 flags.DEFINE_integer("limit", None, "Use only the first N training examples.")
 flags.DEFINE_string("output_dir", "runs/dcgan", "Where sample grids, plots and the checkpoint go.")
-flags.DEFINE_integer("seed", 0, "Random seed (noise, weights, shuffling).")
+flags.DEFINE_integer("seed", 0, "Random seed (noise, weights, shuffling): same seed, same weights.")
+flags.DEFINE_string("backup_dir", None, "Crash-safe backup; re-running the same command resumes "
+                    "from it. Defaults to <output_dir>/backup.")
 flags.DEFINE_integer("steps_per_execution", 1, "Batches per compiled call.", lower_bound=1)
 flags.DEFINE_bool("export", False, "At the end, export the generator for TF Serving.")
 flags.DEFINE_string("export_dir", "saved_models", "Export root: <export_dir>/<model_name>/<version>/.")
@@ -49,7 +51,7 @@ def main(argv):
 
     # First: a multi-worker strategy must exist before TensorFlow runs any op.
     strategy = tfgan_kit.distribute.strategy_from_name(FLAGS.strategy)
-    keras.utils.set_random_seed(FLAGS.seed)
+    tfgan_kit.set_seed(FLAGS.seed)  # Seeds everything and makes TF ops deterministic.
     dataset = tfgan_kit.load_dataset(
         FLAGS.dataset, batch_size=FLAGS.batch_size, seed=FLAGS.seed, limit=FLAGS.limit
     )
@@ -71,9 +73,17 @@ def main(argv):
             label_smoothing=FLAGS.label_smoothing,
             steps_per_execution=FLAGS.steps_per_execution,
         )
+    # Refuse unwritable paths now, not after hours of training.
+    tfgan_kit.validation.check_writable_dir(FLAGS.output_dir, "--output_dir")
+    backup_dir = FLAGS.backup_dir or os.path.join(FLAGS.output_dir, "backup")
+    tfgan_kit.validation.check_writable_dir(backup_dir, "--backup_dir")
+    if FLAGS.export:
+        tfgan_kit.validation.check_writable_dir(FLAGS.export_dir, "--export_dir")
     grids = tfgan_kit.SampleGrid(os.path.join(FLAGS.output_dir, "samples"), seed=FLAGS.seed)
+    guard = tfgan_kit.NaNGuard()
+    backup = tfgan_kit.CrashSafeBackup(backup_dir, dataset=dataset)
     start = time.time()
-    history = gan.fit(dataset, epochs=FLAGS.epochs, callbacks=[grids])
+    history = gan.fit(dataset, epochs=FLAGS.epochs, callbacks=[grids, guard, backup])
     seconds = time.time() - start
 
     tfgan_kit.plot_history(history.history, os.path.join(FLAGS.output_dir, "losses.png"))
@@ -88,6 +98,8 @@ def main(argv):
           f"Checkpoint: {FLAGS.output_dir}/gan.keras")
     if FLAGS.export:
         print(f"SavedModel for TF Serving: {gan.export_generator(FLAGS.export_dir, FLAGS.model_name)}")
+    if guard.stopped_message:  # Outputs hold the last finite state; the backup is kept.
+        raise SystemExit(guard.stopped_message)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tfgan_kit import distribute
 from tfgan_kit import losses as losses_lib
-from tfgan_kit import regularizers
+from tfgan_kit import regularizers, validation
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
@@ -265,6 +265,30 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    # ------------------------------------------------------- checked fit/evaluate
+
+    def fit(self, x=None, y=None, *args, check_data: bool = True, **kwargs):
+        """`keras.Model.fit`, once `tfgan_kit.validation.check_data` accepts the data.
+
+        Wrong image shapes, channels or dtypes, pixels outside the generator's
+        range, missing or unexpected labels and empty or endless datasets raise a
+        `ValueError` here, before any callback runs or any file is written. The
+        check reads one batch, which fills the dataset's shuffle buffer once;
+        `check_data=False` skips it.
+        """
+        if check_data:
+            validation.check_data(self, x, y, "fit", kwargs.get("steps_per_epoch"))
+            val = kwargs.get("validation_data")
+            if val is not None:
+                val_x, val_y = (tuple(val) + (None,))[:2] if isinstance(val, tuple) else (val, None)
+                validation.check_data(self, val_x, val_y, "fit(validation_data=...)")
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, check_data: bool = True, **kwargs):
+        if check_data and not kwargs.get("_use_cached_eval_dataset"):  # fit checked it.
+            validation.check_data(self, x, y, "evaluate", kwargs.get("steps"))
+        return super().evaluate(x, y, *args, **kwargs)
 
     # ---------------------------------------------------------------- the step
 

@@ -276,7 +276,10 @@ class CrashSafeBackup(keras.callbacks.Callback):
         for name in os.listdir(self.backup_dir):
             if name == "checkpoint" or name.startswith("backup-"):
                 path = os.path.join(self.backup_dir, name)
-                tf.io.gfile.rmtree(path) if os.path.isdir(path) else os.remove(path)
+                if os.path.isdir(path):  # A write's leftover `backup-N_temp`.
+                    tf.io.gfile.rmtree(path)
+                else:
+                    os.remove(path)
         if not os.listdir(self.backup_dir):
             os.rmdir(self.backup_dir)
 
@@ -307,7 +310,7 @@ class NaNGuard(keras.callbacks.Callback):
     noise generators are not rewound, so the same bad draw does not repeat).
     After `max_recoveries` recoveries it restores the last good state once more
     and stops training with a message that says what to change. Every recovery
-    is recorded in `guard.events`; the stop message is kept in `guard.stopped_message`.
+    is recorded in `guard.events`, the stop message in `guard.stopped_message`.
 
     Keras' `TerminateOnNaN` only stops, leaving NaN weights in the model; this
     guard always leaves finite ones.
@@ -334,7 +337,9 @@ class NaNGuard(keras.callbacks.Callback):
         monitor=("d_loss", "g_loss"),
     ):
         super().__init__()
-        if isinstance(max_recoveries, bool) or not isinstance(max_recoveries, int) or max_recoveries < 0:
+        if not isinstance(max_recoveries, int) or isinstance(max_recoveries, bool) or (
+            max_recoveries < 0
+        ):
             raise ValueError(
                 f"NaNGuard received max_recoveries={max_recoveries!r}; expected an int >= 0."
             )
