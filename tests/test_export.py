@@ -288,6 +288,8 @@ def test_bad_input_gives_clear_errors(tmp_path):
     ):
         with pytest.raises(ValueError, match=message):
             tfgan_kit.export_generator(generator, tmp_path, **kwargs)
+    with pytest.raises(ValueError, match="takes \\[z, labels\\]; pass num_classes="):
+        tfgan_kit.export_generator(tiny_gan(num_classes=3).generator, tmp_path, "c")
     points = tfgan_kit.mlp_generator(2, latent_dim=4)
     with pytest.raises(ValueError, match="expected images"):
         tfgan_kit.export_generator(points, tmp_path, "p")
