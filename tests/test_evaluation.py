@@ -200,3 +200,16 @@ def test_evaluate_example_prints_a_table(tmp_path, digits):
     assert "| fid |" in result.stdout and "digits8" in result.stdout
     scores = json.loads(out.read_text())
     assert scores["num_fake"] == 300 and scores["fid"] > 0
+
+
+def test_manifold_metrics_compare_equal_sized_sets():
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(4000, 8)), rng.normal(size=(1000, 8))
+    names = ["fid", "precision", "recall", "density", "coverage"]
+    scores = evaluation.score_features((real, None), (fake, None), names)
+    # Same distribution: coverage near 1 - 2^-5 (Naeem et al.) although real is 4x larger.
+    assert scores["coverage"] > 0.9 and 0.85 < scores["density"] < 1.15
+    unequal = tfgan_kit.metrics.density_coverage(real, fake)
+    assert unequal["coverage"] < 0.8  # What comparing 4,000 balls with 1,000 samples gives.
+    # FID keeps every real sample: identical to the direct call.
+    assert scores["fid"] == tfgan_kit.metrics.frechet_distance(real, fake)
