@@ -109,9 +109,15 @@ def export_generator(
         with swap:
             archive = _build_archive(spec, value_range, max_samples)
             _write_archive(archive, os.path.join(staging, "new"))
+        old = os.path.join(staging, "old")
         if os.path.exists(final):  # overwrite=True: keep the old one until the new is in.
-            os.rename(final, os.path.join(staging, "old"))
-        os.rename(os.path.join(staging, "new"), final)
+            os.rename(final, old)
+        try:
+            os.rename(os.path.join(staging, "new"), final)
+        except OSError:
+            if os.path.exists(old):
+                os.rename(old, final)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
