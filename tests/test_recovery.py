@@ -17,7 +17,7 @@ import tfgan_kit
 from tfgan_kit.recovery import training_state
 
 EXAMPLE = os.path.join(REPO, "examples", "train_dcgan.py")
-EPOCHS = 8
+EPOCHS = 6
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +73,8 @@ def test_sigkilled_example_resumes_with_the_same_command_to_the_uninterrupted_we
     a = keras.models.load_model(tmp_path / "whole" / "gan.keras")
     b = keras.models.load_model(tmp_path / "killed" / "gan.keras")
     assert int(b.d_optimizer.iterations) == int(b.g_optimizer.iterations) == EPOCHS * 4
-    _assert_same(_values(a.variables), _values(b.variables))  # Incl. noise generators.
+    # Weights and BatchNorm statistics (a .keras file does not store noise generator states).
+    _assert_same(_values(a.weights), _values(b.weights))
     _assert_same(_values(a.d_optimizer.variables), _values(b.d_optimizer.variables))
     _assert_same(_values(a.g_optimizer.variables), _values(b.g_optimizer.variables))
     assert not (tmp_path / "killed" / "backup").exists()  # Deleted once finished.
