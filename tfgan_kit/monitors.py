@@ -74,10 +74,10 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     real data and calls almost all of them real", which healthy runs never showed.
     A window of 50 batches is ~2 epochs of `digits` and 5 % of an MNIST epoch:
     long enough to ignore single-batch spikes, short enough to act early. A
-    rebalance factor of 0.1 (floor 0.01): halving was too gentle to matter once D
-    had won (measured on `digits` with a 100x D learning rate, D(G(z)) was still
-    0.01 after 150 more batches), while 0.1 then 0.01 brought it back into the
-    healthy band.
+    rebalance factor of 0.1 (floor 0.01): halving was too gentle once D had won
+    (measured on `digits` with a 100x D learning rate: D(G(z)) still 0.013 after
+    150 more batches), while 0.1 then 0.01 ended the episode (train_dcgan.py
+    defaults: at batch 180, last epoch D accuracy 77 %, D(G(z)) 0.29).
 
     An *episode* starts when the windowed state leaves `"balanced"` (or switches
     side) and ends after a whole window of balance. Per episode: `mode="warn"`
