@@ -99,7 +99,9 @@ class CrashSafeBackup(keras.callbacks.Callback):
     (with a warning). A state with NaNs is never backed up. When `fit` completes
     all its epochs the backup files are deleted; a run stopped early (e.g. by
     `NaNGuard`) keeps them. What was backed up wins over a changed learning
-    rate; to start over, delete `backup_dir`.
+    rate; to start over, delete `backup_dir`. A damaged or foreign backup is
+    refused with a `ValueError` when `fit` starts: put this callback first, so
+    no other callback has written anything by then.
 
     Args:
         backup_dir: directory for the backup files, used by this run only.
@@ -116,8 +118,8 @@ class CrashSafeBackup(keras.callbacks.Callback):
     tfgan_kit.set_seed(0)
     dataset = tfgan_kit.load_dataset("digits", seed=0)
     gan.fit(dataset, epochs=50, callbacks=[
-        tfgan_kit.NaNGuard(),
         tfgan_kit.CrashSafeBackup("runs/digits/backup", dataset=dataset),
+        tfgan_kit.NaNGuard(),
     ])
     ```
     """
