@@ -60,7 +60,7 @@ def main(argv):
                                  extractor=extractor, seed=FLAGS.seed, verbose=0)
 
     print(f"\n{scores['num_fake']} images from {label} vs {scores['num_real']} real images of "
-          f"{FLAGS.dataset} {FLAGS.reference or '(all)'}; {extractor.description}; {scores['seconds']:.1f} s.\n")
+          f"{FLAGS.dataset} {FLAGS.reference or '(all)'}; {extractor.description}; {scores['eval_seconds']:.1f} s.\n")
     print("| metric | value | better |\n| --- | --- | --- |")
     for name, value in scores.items():
         if name in evaluation.ALL_METRICS:

@@ -36,6 +36,8 @@ flags.DEFINE_integer("seed", 0, "Random seed (noise, weights, shuffling): same s
 flags.DEFINE_string("backup_dir", None, "Crash-safe backup; re-running the same command resumes "
                     "from it. Defaults to <output_dir>/backup.")
 flags.DEFINE_integer("steps_per_execution", 1, "Batches per compiled call.", lower_bound=1)
+flags.DEFINE_integer("eval_samples", 2000, "At the end, score this many generated images (FID, KID, "
+                     "precision/recall, ...) when a bundled digit classifier fits; 0: skip.", lower_bound=0)
 flags.DEFINE_bool("export", False, "At the end, export the generator for TF Serving.")
 flags.DEFINE_string("export_dir", "saved_models", "Export root: <export_dir>/<model_name>/<version>/.")
 flags.DEFINE_string("model_name", "dcgan", "Exported model's name (TF Serving's MODEL_NAME).")
@@ -90,6 +92,9 @@ def main(argv):
     gan.save(os.path.join(FLAGS.output_dir, "gan.keras"))
     final = {k: float(v[-1]) for k, v in history.history.items()}
     final["train_seconds"] = round(seconds, 1)
+    if FLAGS.eval_samples and image_shape in tfgan_kit.extractors.DIGIT_CLASSIFIERS.values():
+        # Offline quality numbers against the training images (bundled digit classifier).
+        final.update(tfgan_kit.evaluate(gan, dataset, num_samples=FLAGS.eval_samples))
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
         json.dump(final, f, indent=2)
     print(f"Trained {FLAGS.epochs} epochs in {seconds:.0f} s. Final: "

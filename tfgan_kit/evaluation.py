@@ -182,7 +182,7 @@ def evaluate(
 
     Returns:
         A dict of the metrics (`kid` comes with `kid_std`) plus `num_fake`,
-        `num_real` and `seconds`.
+        `num_real` and `eval_seconds` (the cost).
 
     Example:
 
@@ -204,11 +204,11 @@ def evaluate(
     extractor = _resolve_extractor(extractor, real.shape[1:])
     names = _check_metrics(metrics, extractor, "evaluate")
     results = score_features(extractor(real), extractor(fake), names, seed)
-    results.update(num_fake=len(fake), num_real=len(real), seconds=round(time.time() - start, 2))
+    results.update(num_fake=len(fake), num_real=len(real), eval_seconds=round(time.time() - start, 2))
     if verbose:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in results.items() if k in ALL_METRICS)
         print(f"evaluate: {shown} ({len(fake)} generated vs {len(real)} real images, "
-              f"{extractor.name} features, {results['seconds']:.1f} s)")
+              f"{extractor.name} features, {results['eval_seconds']:.1f} s)")
     return results
 
 
