@@ -150,7 +150,7 @@ def test_healthy_training_raises_no_event(seed):
     keras.utils.set_random_seed(seed)
     gan = tiny_gan(seed=seed)  # default compile: Adam(2e-4, 0.5) for both networks
     imbalance = ImbalanceMonitor()
-    collapse = ModeCollapseMonitor(DIGITS, seed=seed)
+    collapse = ModeCollapseMonitor(DIGITS, seed=seed, warmup=0)  # stricter than the default
     gan.fit(_digits(seed), epochs=4, verbose=0, callbacks=[imbalance, collapse])
     assert imbalance.events == [] and collapse.events == []
     # They did look: 112 batches, a full window from batch 50, four diversity checks.
@@ -183,7 +183,8 @@ def test_generator_that_ignores_z_is_caught_at_the_first_check_and_stop_stops(un
     gan = tiny_gan()
     _ignore_z(gan).trainable = False
     gan.compile()  # re-trace with the frozen projection
-    monitor = ModeCollapseMonitor(DIGITS, unit=unit, every=every, mode="stop", verbose=0)
+    monitor = ModeCollapseMonitor(DIGITS, unit=unit, every=every, mode="stop", warmup=0,
+                                  verbose=0)
     history = gan.fit(_digits(), epochs=3, verbose=0, callbacks=[monitor])
     assert len(monitor.history) == 1 and len(monitor.events) == 1
     event = monitor.events[0]
@@ -201,7 +202,7 @@ def test_restore_best_puts_back_the_most_diverse_healthy_weights():
             if epoch == 2:
                 _ignore_z(self.model)
 
-    monitor = ModeCollapseMonitor(DIGITS, mode="restore_best", verbose=0)
+    monitor = ModeCollapseMonitor(DIGITS, mode="restore_best", warmup=0, verbose=0)
     record = _Record()
     gan.fit(_digits(), epochs=3, verbose=0, callbacks=[Sabotage(), monitor, record])
     assert [h["epoch"] for h in monitor.history] == [1, 2, 3]
@@ -237,6 +238,11 @@ def test_feature_spaces_and_classifier_see_the_collapse():
         assert stats["diversity_ratio"] < 1e-3 and stats["duplicate_rate"] == 1.0, features
         assert stats["classes_covered"] == 1 and stats["real_classes"] == 10
         assert stats["class_kl"] > 1.0 and monitor.collapsed(stats)
+    # An untrained generator is not judged: it has taken 0 of the 500 warm-up steps.
+    monitor.on_epoch_begin(0)
+    assert not monitor.check() and monitor.events == [] and monitor.history[-1]["warmup"]
+    monitor.warmup = 0
+    assert monitor.check() and len(monitor.events) == 1
 
 
 def test_bad_real_data_is_named():
