@@ -8,6 +8,7 @@ minute on two CPU cores:
     python examples/train_dcgan.py --dataset=mnist --epochs=20   # TFDS, needs a network once
     python examples/train_dcgan.py --strategy=mirrored --batch_size=256   # all local GPUs
     python examples/train_dcgan.py --export --model_name=digits  # + saved_models/digits/<version>/
+    python examples/train_dcgan.py --d_lr_multiplier=100 --epochs=10   # D overpowers G: monitors warn
 """
 
 import json
@@ -36,6 +37,17 @@ flags.DEFINE_integer("seed", 0, "Random seed (noise, weights, shuffling): same s
 flags.DEFINE_string("backup_dir", None, "Crash-safe backup; re-running the same command resumes "
                     "from it. Defaults to <output_dir>/backup.")
 flags.DEFINE_integer("steps_per_execution", 1, "Batches per compiled call.", lower_bound=1)
+flags.DEFINE_float("d_lr_multiplier", 1.0, "Multiplies D's learning rate. A deliberately failing "
+                   "run to see the monitors act: 100 lets D overpower G.", lower_bound=0.0)
+flags.DEFINE_enum("imbalance_monitor", "warn", ["off", "warn", "rebalance", "stop"],
+                  "ImbalanceMonitor: log, scale the dominating network's learning rate, or stop.")
+flags.DEFINE_enum("mode_collapse_monitor", "warn", ["off", "warn", "stop", "restore_best"],
+                  "ModeCollapseMonitor: log, stop, or restore the most diverse healthy generator.")
+flags.DEFINE_bool("sample_grids", True, "Write a PNG grid of samples per epoch to <output_dir>/samples.")
+flags.DEFINE_string("tensorboard_dir", None, "Also write the sample grids as TensorBoard images here.")
+flags.DEFINE_float("ema_decay", 0.0, "Generator weight EMA decay, e.g. 0.999; 0: off.",
+                   lower_bound=0.0, upper_bound=0.99999)
+flags.DEFINE_integer("ema_start_step", 0, "Generator step at which the EMA starts.", lower_bound=0)
 flags.DEFINE_integer("eval_samples", 2000, "At the end, score this many generated images (FID, KID, "
                      "precision/recall, ...) when a bundled digit classifier fits; 0: skip.", lower_bound=0)
 flags.DEFINE_bool("export", False, "At the end, export the generator for TF Serving.")
@@ -69,11 +81,12 @@ def main(argv):
             seed=FLAGS.seed,
         )
         gan.compile(
-            d_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1),
+            d_optimizer=keras.optimizers.Adam(FLAGS.lr * FLAGS.d_lr_multiplier, beta_1=FLAGS.beta1),
             g_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1),
             loss=FLAGS.loss,
             label_smoothing=FLAGS.label_smoothing,
             steps_per_execution=FLAGS.steps_per_execution,
+            generator_ema=FLAGS.ema_decay or None,
         )
     # Refuse unwritable paths now, not after hours of training.
     tfgan_kit.validation.check_writable_dir(FLAGS.output_dir, "--output_dir")
@@ -81,11 +94,20 @@ def main(argv):
     tfgan_kit.validation.check_writable_dir(backup_dir, "--backup_dir")
     if FLAGS.export:
         tfgan_kit.validation.check_writable_dir(FLAGS.export_dir, "--export_dir")
-    grids = tfgan_kit.SampleGrid(os.path.join(FLAGS.output_dir, "samples"), seed=FLAGS.seed)
+    grids = tfgan_kit.SampleGrid(os.path.join(FLAGS.output_dir, "samples"), seed=FLAGS.seed,
+                                 log_dir=FLAGS.tensorboard_dir)
+    monitors = []
+    if FLAGS.imbalance_monitor != "off":
+        monitors.append(tfgan_kit.ImbalanceMonitor(mode=FLAGS.imbalance_monitor))
+    if FLAGS.mode_collapse_monitor != "off":  # real images for comparison: from the dataset
+        monitors.append(tfgan_kit.ModeCollapseMonitor(dataset, mode=FLAGS.mode_collapse_monitor))
+    if FLAGS.ema_decay:
+        monitors.append(tfgan_kit.GeneratorEMA(start_step=FLAGS.ema_start_step))
     guard = tfgan_kit.NaNGuard()
     backup = tfgan_kit.CrashSafeBackup(backup_dir, dataset=dataset)
     start = time.time()
-    history = gan.fit(dataset, epochs=FLAGS.epochs, callbacks=[grids, guard, backup])
+    callbacks = ([grids] if FLAGS.sample_grids else []) + [guard, *monitors, backup]
+    history = gan.fit(dataset, epochs=FLAGS.epochs, callbacks=callbacks)
     seconds = time.time() - start
 
     tfgan_kit.plot_history(history.history, os.path.join(FLAGS.output_dir, "losses.png"))
@@ -97,10 +119,15 @@ def main(argv):
         final.update(tfgan_kit.evaluate(gan, dataset, num_samples=FLAGS.eval_samples))
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
         json.dump(final, f, indent=2)
-    print(f"Trained {FLAGS.epochs} epochs in {seconds:.0f} s. Final: "
+    print(f"Trained {len(history.epoch)} epochs in {seconds:.0f} s. Final: "
           + ", ".join(f"{k}={v:.3f}" for k, v in final.items()))
-    print(f"Samples: {grids.paths[-1]}  Curves: {FLAGS.output_dir}/losses.png  "
-          f"Checkpoint: {FLAGS.output_dir}/gan.keras")
+    print(f"Samples: {grids.paths[-1] if grids.paths else 'off'}  "
+          f"Curves: {FLAGS.output_dir}/losses.png  Checkpoint: {FLAGS.output_dir}/gan.keras")
+    for monitor in monitors:
+        for event in getattr(monitor, "events", []):
+            print(f"{type(monitor).__name__} event: {event}")
+        if getattr(monitor, "stop_reason", None):
+            print(f"Stopped early: {monitor.stop_reason}")
     if FLAGS.export:
         print(f"SavedModel for TF Serving: {gan.export_generator(FLAGS.export_dir, FLAGS.model_name)}")
     if guard.stopped_message:  # Outputs hold the last finite state; the backup is kept.

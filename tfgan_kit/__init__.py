@@ -7,7 +7,7 @@ from tfgan_kit.architectures import (
     mlp_discriminator,
     mlp_generator,
 )
-from tfgan_kit.callbacks import SampleGrid
+from tfgan_kit.callbacks import GeneratorEMA, ImbalanceMonitor, ModeCollapseMonitor, SampleGrid
 from tfgan_kit.data import load_arrays, load_dataset
 from tfgan_kit.evaluation import FIDMonitor, evaluate
 from tfgan_kit.export import export_generator
