@@ -19,7 +19,7 @@ from tfgan_kit import metrics as metrics_lib
 from tfgan_kit.extractors import FeatureExtractor, check_images, default_extractor, feature_extractor
 
 FEATURE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")
-PROBABILITY_METRICS = ("classifier_score", "classes_covered", "kl_to_uniform")
+PROBABILITY_METRICS = ("classifier_score", "mode_score", "classes_covered", "kl_to_uniform")
 ALL_METRICS = FEATURE_METRICS + PROBABILITY_METRICS
 LOWER_IS_BETTER = ("fid", "kid", "kl_to_uniform")
 
@@ -128,7 +128,7 @@ def score_features(real: Tuple[np.ndarray, Optional[np.ndarray]],
     subsampled (seeded) to the smaller one's size; otherwise 2,000 real images
     against 8,000 real ones would show a coverage near 0.6 instead of 1 - 2^-5.
     """
-    (real_f, _), (fake_f, fake_p) = real, fake
+    (real_f, real_p), (fake_f, fake_p) = real, fake
     out = {}
     if "fid" in metrics:
         out["fid"] = metrics_lib.frechet_distance(real_f, fake_f)
@@ -144,6 +144,8 @@ def score_features(real: Tuple[np.ndarray, Optional[np.ndarray]],
         out.update({k: v for k, v in manifold.items() if k in metrics})
     if "classifier_score" in metrics:
         out["classifier_score"] = metrics_lib.classifier_score(fake_p)
+    if "mode_score" in metrics:  # p_train(y): the classifier's mean output on the real images.
+        out["mode_score"] = metrics_lib.mode_score(fake_p, real_p)
     if {"classes_covered", "kl_to_uniform"} & set(metrics):
         coverage = metrics_lib.class_coverage(fake_p)
         out.update({k: coverage[k] for k in ("classes_covered", "kl_to_uniform") if k in metrics})
@@ -169,8 +171,8 @@ def evaluate(
         real_dataset: real images in [-1, 1]: an array, a `tf.data.Dataset` (images
             or `(images, labels)`, batched or not) or a `load_dataset` name.
         metrics: some of `ALL_METRICS` (`"fid"`, `"kid"`, `"precision"`, `"recall"`,
-            `"density"`, `"coverage"`, `"classifier_score"`, `"classes_covered"`,
-            `"kl_to_uniform"`). Defaults to all the extractor supports.
+            `"density"`, `"coverage"`, `"classifier_score"`, `"mode_score"`,
+            `"classes_covered"`, `"kl_to_uniform"`). Defaults to all the extractor supports.
         num_samples: images to generate. FID is biased at small counts: compare runs
             only at the same `num_samples`. Defaults to 2000.
         num_real: real images to use. Defaults to all the dataset holds.

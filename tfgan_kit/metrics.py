@@ -6,8 +6,8 @@ produced (see `tfgan_kit.evaluation` for the extractors and `evaluate`):
 - `frechet_distance` (FID when the features are Inception's or a classifier's),
 - `kernel_inception_distance` (KID: unbiased MMD^2 with a cubic polynomial kernel),
 - `precision_recall` (Kynkaanniemi et al. 2019) and `density_coverage` (Naeem et al. 2020),
-- `classifier_score` (the Inception Score formula) and `class_coverage` from class
-  probabilities,
+- `classifier_score` (the Inception Score formula), `mode_score` (Che et al. 2017) and
+  `class_coverage` from class probabilities,
 - `mixture_mode_stats` for the 2-D Gaussian mixtures.
 
 Feature arguments may be numpy arrays, tensors, or a `tf.data.Dataset` of feature
@@ -310,6 +310,14 @@ def _probabilities(p, fn: str) -> np.ndarray:
     return p
 
 
+def _log_classifier_score(p: np.ndarray) -> Tuple[float, np.ndarray]:
+    """E_x KL(p(y|x) || p(y)) and the marginal p(y), from checked probabilities."""
+    p = np.clip(p, 1e-12, 1.0)
+    marginal = p.mean(axis=0)
+    kl = np.sum(p * (np.log(p) - np.log(marginal)[None, :]), axis=1)
+    return float(kl.mean()), marginal
+
+
 def classifier_score(probabilities) -> float:
     """exp(E_x KL(p(y|x) || p(y))): the Inception Score on any classifier's probabilities.
 
@@ -319,10 +327,57 @@ def classifier_score(probabilities) -> float:
     Args:
         probabilities: `(num_samples, num_classes)` softmax outputs.
     """
-    p = np.clip(_probabilities(probabilities, "classifier_score"), 1e-12, 1.0)
-    marginal = p.mean(axis=0)
-    kl = np.sum(p * (np.log(p) - np.log(marginal)[None, :]), axis=1)
-    return float(np.exp(kl.mean()))
+    return float(np.exp(_log_classifier_score(_probabilities(probabilities, "classifier_score"))[0]))
+
+
+def _class_distribution(x, num_classes: int, fn: str) -> np.ndarray:
+    """A 1-D histogram (counts or frequencies) or 2-D probabilities as one class distribution."""
+    x = np.asarray(x, np.float64)
+    if x.ndim == 2:
+        x = _probabilities(x, fn).mean(axis=0)
+    if x.ndim != 1 or len(x) != num_classes:
+        raise ValueError(
+            f"{fn} received train_probabilities of shape {x.shape}; expected ({num_classes},) "
+            f"(a class histogram) or (num_samples, {num_classes}) (softmax outputs)."
+        )
+    if not np.all(np.isfinite(x)) or np.any(x < 0) or x.sum() <= 0:
+        raise ValueError(
+            f"{fn} received the class histogram {x.tolist()}; expected non-negative counts "
+            "or frequencies with a positive sum."
+        )
+    return x / x.sum()
+
+
+def mode_score(probabilities, train_probabilities) -> float:
+    """exp(E_x KL(p(y|x) || p(y)) - KL(p(y) || p_train(y))): the Mode Score (Che et al. 2017).
+
+    The classifier (Inception) score times exp(-KL(p(y) || p_train(y))): it also
+    penalises a generated class distribution p(y) that differs from the training
+    data's, which the Inception Score cannot see (a generator that draws evenly
+    from 10 classes scores 10 even if the data holds 90 % ones). Equal to
+    `classifier_score` when p(y) = p_train(y), lower otherwise. (Writing p_train
+    inside the first KL instead, as some papers print it, cancels algebraically to
+    the Inception Score itself; this is the informative form.)
+
+    Args:
+        probabilities: `(num_samples, num_classes)` softmax outputs on generated images.
+        train_probabilities: the training data's class distribution: softmax
+            outputs on real images `(num_samples, num_classes)` (their mean is
+            used), or a `(num_classes,)` histogram of counts or frequencies.
+
+    Example:
+
+    ```python
+    _, real_p = extractor(real_images)
+    _, fake_p = extractor(gan.generate(2000))
+    score = tfgan_kit.metrics.mode_score(fake_p, real_p)  # or np.bincount(labels)
+    ```
+    """
+    p = _probabilities(probabilities, "mode_score")
+    log_score, marginal = _log_classifier_score(p)
+    train = np.clip(_class_distribution(train_probabilities, p.shape[1], "mode_score"), 1e-12, 1.0)
+    mismatch = float(np.sum(marginal * (np.log(marginal) - np.log(train))))
+    return float(np.exp(log_score - mismatch))
 
 
 def class_coverage(probabilities, min_count: int = 1) -> Dict[str, float]:
