@@ -37,6 +37,9 @@ flags.DEFINE_integer("seed", 0, "Random seed (noise, weights, shuffling): same s
 flags.DEFINE_string("backup_dir", None, "Crash-safe backup; re-running the same command resumes "
                     "from it. Defaults to <output_dir>/backup.")
 flags.DEFINE_integer("steps_per_execution", 1, "Batches per compiled call.", lower_bound=1)
+flags.DEFINE_enum("precision", "auto", ["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+                  "auto: bfloat16 where the hardware runs it fast (AMX/AVX512-BF16 CPUs, GPUs of "
+                  "compute capability >= 8), float16 on older tensor-core GPUs, float32 otherwise.")
 flags.DEFINE_float("d_lr_multiplier", 1.0, "Multiplies D's learning rate. A deliberately failing "
                    "run to see the monitors act: 100 lets D overpower G.", lower_bound=0.0)
 flags.DEFINE_enum("imbalance_monitor", "warn", ["off", "warn", "rebalance", "stop"],
@@ -66,6 +69,8 @@ def main(argv):
     # First: a multi-worker strategy must exist before TensorFlow runs any op.
     strategy = tfgan_kit.distribute.strategy_from_name(FLAGS.strategy)
     tfgan_kit.set_seed(FLAGS.seed)  # Seeds everything and makes TF ops deterministic.
+    policy = tfgan_kit.set_precision(FLAGS.precision)  # Before any layer is built.
+    print(f"Precision: {policy} (--precision={FLAGS.precision})")
     dataset = tfgan_kit.load_dataset(
         FLAGS.dataset, batch_size=FLAGS.batch_size, seed=FLAGS.seed, limit=FLAGS.limit
     )
