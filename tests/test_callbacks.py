@@ -344,3 +344,74 @@ def test_generator_ema_needs_the_optimizer_average():
     ema.set_model(gan)
     with pytest.raises(ValueError, match=r"generator_ema=0.99"):
         ema.on_train_begin()
+
+
+# ------------------------------------------------------------ equilibrium
+
+
+def _constant_discriminator(gan):
+    """D's readout zeroed, bias 1e-3, learning rate 0: D(x) = D(G(z)) = sigmoid(1e-3) for every
+    image, the equilibrium D* = 1/2 (it calls everything real: real/fake accuracy 100 %/0 %)."""
+    readout = [l for l in gan.discriminator.layers if isinstance(l, keras.layers.Dense)][-1]
+    readout.kernel.assign(tf.zeros_like(readout.kernel))
+    readout.bias.assign(tf.fill(readout.bias.shape, 1e-3))
+    return gan
+
+
+def test_equilibrium_is_reported_once_per_episode_and_never_rebalanced(caplog):
+    gan = _constant_discriminator(_gan(d_lr=0.0))
+    monitor = ImbalanceMonitor(window=20, mode="rebalance", equilibrium_mode="warn")
+    with caplog.at_level(logging.WARNING, logger="tfgan_kit"):
+        history = gan.fit(_digits(), epochs=2, verbose=0, callbacks=[monitor])
+    assert [e["state"] for e in monitor.events] == ["equilibrium"]
+    event = monitor.events[0]
+    assert event["step"] == 20 and event["action"] == "warned" and event["end_step"] is None
+    assert event["accuracy"] == 0.5 and event["d_real"] == event["d_fake"]
+    assert history.history["equilibrium_events"] == [1, 0]
+    assert history.history["imbalance_events"] == [0, 0]  # not an imbalance
+    assert history.history["d_lr_scale"] == [1.0, 1.0]  # rebalance mode left it alone
+    lines = [r.getMessage() for r in caplog.records if "ImbalanceMonitor" in r.getMessage()]
+    assert len(lines) == 1 and "equilibrium" in lines[0] and "cannot tell real" in lines[0]
+
+
+def test_equilibrium_stop_ends_fit_with_the_reason():
+    gan = _constant_discriminator(_gan(d_lr=0.0))
+    monitor = ImbalanceMonitor(window=20, equilibrium_mode="stop", verbose=0)
+    history = gan.fit(_digits(), epochs=5, verbose=0, callbacks=[monitor])
+    assert len(history.history["d_loss"]) == 1  # stopped in the first epoch (28 batches)
+    assert monitor.events[0]["step"] == 20 and monitor.events[0]["action"] == "stopped training"
+    assert "equilibrium" in monitor.stop_reason
+    # Opt-in: the default monitor sees the same run as balanced.
+    default = ImbalanceMonitor(window=20, verbose=0)
+    gan.fit(_digits(), epochs=1, verbose=0, callbacks=[default])
+    assert default.events == [] and default.state == "balanced"
+
+
+def test_no_equilibrium_for_a_dominant_or_a_healthy_discriminator():
+    gan = _gan(d_lr=100 * LR)
+    monitor = ImbalanceMonitor(equilibrium_mode="warn", verbose=0)
+    gan.fit(_digits(), epochs=2, verbose=0, callbacks=[monitor])
+    assert [e["state"] for e in monitor.events] == ["discriminator_dominates"]
+    # A healthy tiny D calls almost everything real: 55-57 % accuracy over these 56 batches,
+    # yet D(x) - D(G(z)) > 0.04. Judged by accuracy alone (gap 1.0) it looks like equilibrium.
+    keras.utils.set_random_seed(0)
+    strict = ImbalanceMonitor(equilibrium_mode="warn", equilibrium_band=0.1, verbose=0)
+    by_accuracy = ImbalanceMonitor(equilibrium_mode="warn", equilibrium_band=0.1,
+                                   equilibrium_gap=1.0, verbose=0)
+    tiny_gan().fit(_digits(), epochs=2, verbose=0, callbacks=[strict, by_accuracy])
+    assert strict.events == [] and strict.state == "balanced"
+    assert [e["state"] for e in by_accuracy.events] == ["equilibrium"]
+    assert by_accuracy.events[0]["d_real"] - by_accuracy.events[0]["d_fake"] > 0.04
+
+
+def test_equilibrium_arguments_are_validated_and_serialized():
+    for kwargs, match in (({"equilibrium_mode": "rebalance"}, "equilibrium_mode='rebalance'"),
+                          ({"equilibrium_band": 0.0}, "equilibrium_band=0.0"),
+                          ({"equilibrium_gap": 2.0}, "equilibrium_gap=2.0")):
+        with pytest.raises(ValueError, match=match):
+            ImbalanceMonitor(**kwargs)
+    config = ImbalanceMonitor(equilibrium_mode="stop", equilibrium_band=0.1).get_config()
+    assert (config["equilibrium_mode"], config["equilibrium_band"], config["equilibrium_gap"]) == (
+        "stop", 0.1, 0.01)
+    assert ImbalanceMonitor(**config).get_config() == config
+    assert ImbalanceMonitor().get_config()["equilibrium_mode"] is None

@@ -6,7 +6,7 @@ The mode-collapse detector lives in `tfgan_kit.diversity`; both are exported fro
 
 import collections
 import logging
-from typing import Dict
+from typing import Dict, Optional
 
 import keras
 import numpy as np
@@ -16,8 +16,9 @@ from tfgan_kit.gan import METRIC_NAMES
 logger = logging.getLogger("tfgan_kit")
 
 SIGNALS = ("d_real", "d_fake", "d_acc_real", "d_acc_fake")
-STATES = ("balanced", "discriminator_dominates", "generator_dominates")
+STATES = ("balanced", "discriminator_dominates", "generator_dominates", "equilibrium")
 IMBALANCE_MODES = ("warn", "rebalance", "stop")
+EQUILIBRIUM_MODES = (None, "warn", "stop")
 
 
 def check_mode(owner: str, mode: str, modes: tuple) -> None:
@@ -61,6 +62,11 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     - `"generator_dominates"`: D rates fakes at least as real as real data
       (mean D(G(z)) - mean D(x) > `fake_real_gap`) **and** fake accuracy <
       `fake_accuracy_low`;
+    - `"equilibrium"` (only when `equilibrium_mode` is set): mean accuracy
+      within `equilibrium_band` of 50 % **and** |mean D(x) - mean D(G(z))| <=
+      `equilibrium_gap`: D can no longer tell real from generated images, as
+      at the game's equilibrium (D = 1/2 everywhere), so its feedback to the
+      generator carries little information and training on wastes compute;
     - `"balanced"` otherwise.
 
     Why these defaults: the healthy band reported in practice is ~50-95 %
@@ -78,6 +84,12 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     (measured on `digits` with a 100x D learning rate: D(G(z)) still 0.013 after
     150 more batches), while 0.1 then 0.01 ended the episode (train_dcgan.py
     defaults: at batch 180, last epoch D accuracy 77 %, D(G(z)) 0.29).
+    Why equilibrium also needs D(x) ~ D(G(z)): accuracy alone is measured at
+    the 0.5 threshold, and healthy small discriminators on `digits` that call
+    almost everything real (real/fake accuracy ~100 %/5 %) sit at 51-57 %
+    accuracy for much of training while still ranking real above fake by
+    D(x) - D(G(z)) = 0.02-0.16 (6 runs of 10-20 epochs, widths 8 and 32; the
+    smallest window gap was 0.021); a gap of 0.01 keeps those out.
 
     An *episode* starts when the windowed state leaves `"balanced"` (or switches
     side) and ends after a whole window of balance. Per episode: `mode="warn"`
@@ -87,11 +99,15 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     rate it had when `fit` began (the learning rates are optimizer variables, so
     the traced train step sees the change; the scaled rate is kept when the
     episode ends); `"stop"` ends `fit` and keeps the reason in `stop_reason`.
+    An equilibrium episode follows `equilibrium_mode` instead (`"warn"` or
+    `"stop"`; it never rebalances), so `mode="rebalance"` can fix imbalance
+    while `equilibrium_mode="stop"` ends a run that has nothing left to learn.
     Every episode is appended to `events` (a dict: `epoch` 1-based, `step` =
     batches since `fit` began, `state`, the windowed `d_real`, `d_fake`,
     `d_acc_real`, `d_acc_fake`, `accuracy`, the `action`, and `end_step` once it
-    ends), and the epoch logs get `imbalance_events` (episodes begun that epoch;
-    plus `d_lr_scale` / `g_lr_scale` in rebalance mode), so `History` keeps them.
+    ends), and the epoch logs get `imbalance_events` (imbalance episodes begun
+    that epoch; plus `equilibrium_events` when `equilibrium_mode` is set, and
+    `d_lr_scale` / `g_lr_scale` in rebalance mode), so `History` keeps them.
 
     How it reads the signals: Keras hands callbacks *running means since the
     epoch began*, not per-batch values. From two consecutive calls, after s and
@@ -120,6 +136,13 @@ class ImbalanceMonitor(keras.callbacks.Callback):
             (0, 1]. Defaults to 0.01.
         verbose: 0 silences the log lines (events are still recorded).
             Defaults to 1.
+        equilibrium_mode: `None` (no equilibrium detection), `"warn"` or
+            `"stop"`. Defaults to None.
+        equilibrium_band: half-width of the accuracy band around 50 %, in
+            (0, 0.5]: 0.05 is [45 %, 55 %]. Defaults to 0.05.
+        equilibrium_gap: largest |D(x) - D(G(z))| (window means) that counts
+            as equilibrium, in [0, 1]; 1.0 judges by accuracy alone.
+            Defaults to 0.01.
 
     Example:
 
@@ -128,6 +151,8 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     gan.fit(dataset, epochs=20, callbacks=[monitor])
     for event in monitor.events:
         print(event["epoch"], event["state"], event["d_fake"], event["action"])
+    # Also stop once D can no longer tell real from generated images:
+    monitor = tfgan_kit.ImbalanceMonitor(mode="rebalance", equilibrium_mode="stop")
     ```
     """
 
@@ -142,10 +167,20 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         rebalance_factor: float = 0.1,
         min_lr_scale: float = 0.01,
         verbose: int = 1,
+        equilibrium_mode: Optional[str] = None,
+        equilibrium_band: float = 0.05,
+        equilibrium_gap: float = 0.01,
     ):
         super().__init__()
         name = self.__class__.__name__
         check_mode(name, mode, IMBALANCE_MODES)
+        if equilibrium_mode not in EQUILIBRIUM_MODES:
+            raise ValueError(f"{name} received equilibrium_mode={equilibrium_mode!r}; "
+                             f"expected one of {EQUILIBRIUM_MODES}.")
+        if not 0.0 < equilibrium_band <= 0.5:
+            raise ValueError(f"{name} received equilibrium_band={equilibrium_band!r}; expected (0, 0.5].")
+        if not 0.0 <= equilibrium_gap <= 1.0:
+            raise ValueError(f"{name} received equilibrium_gap={equilibrium_gap!r}; expected [0, 1].")
         if not isinstance(window, int) or window < 1:
             raise ValueError(f"{name} received window={window!r}; expected an int >= 1 (batches).")
         for key, value in (("d_fake_low", d_fake_low), ("accuracy_high", accuracy_high),
@@ -169,6 +204,9 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         self.rebalance_factor = float(rebalance_factor)
         self.min_lr_scale = float(min_lr_scale)
         self.verbose = verbose
+        self.equilibrium_mode = equilibrium_mode
+        self.equilibrium_band = float(equilibrium_band)
+        self.equilibrium_gap = float(equilibrium_gap)
         self.events = []
         self.stop_reason = None
         self.state = "balanced"
@@ -203,6 +241,7 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         self._seen = 0
         self._previous = dict.fromkeys(SIGNALS, 0.0)
         self._epoch_events = 0
+        self._epoch_equilibria = 0
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -233,6 +272,8 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         if logs is None:
             return
         logs["imbalance_events"] = self._epoch_events
+        if self.equilibrium_mode is not None:
+            logs["equilibrium_events"] = self._epoch_equilibria
         if self.mode == "rebalance":
             logs["d_lr_scale"] = self.lr_scale["d"]
             logs["g_lr_scale"] = self.lr_scale["g"]
@@ -254,6 +295,10 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         if (means["d_fake"] - means["d_real"] > self.fake_real_gap
                 and means["d_acc_fake"] < self.fake_accuracy_low):
             return "generator_dominates"
+        if (self.equilibrium_mode is not None
+                and abs(means["accuracy"] - 0.5) <= self.equilibrium_band
+                and abs(means["d_real"] - means["d_fake"]) <= self.equilibrium_gap):
+            return "equilibrium"
         return "balanced"
 
     def _update(self, state: str, count: int) -> None:
@@ -269,7 +314,8 @@ class ImbalanceMonitor(keras.callbacks.Callback):
             if self._episode is not None:
                 self._end_episode()
             self._begin_episode(state)
-        elif self.mode == "rebalance" and self._step - self._last_action_step >= self.window:
+        elif (self.mode == "rebalance" and state != "equilibrium"
+              and self._step - self._last_action_step >= self.window):
             self._episode["rebalances"] += 1
             self._rebalance(state)
 
@@ -279,18 +325,22 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         event.update({key: round(value, 4) for key, value in means.items()})
         event.update({"window": sum(n for n, _ in self._chunks), "end_step": None,
                       "rebalances": 0})
-        if self.mode == "rebalance":
+        mode = self.equilibrium_mode if state == "equilibrium" else self.mode
+        if mode == "rebalance":
             event["action"] = self._rebalance(state)
-        elif self.mode == "stop":
+        elif mode == "stop":
             event["action"] = "stopped training"
             self.model.stop_training = True
         else:
             event["action"] = "warned"
         self._episode = event
         self.events.append(event)
-        self._epoch_events += 1
+        if state == "equilibrium":
+            self._epoch_equilibria += 1
+        else:
+            self._epoch_events += 1
         message = self._describe(event)
-        if self.mode == "stop":
+        if mode == "stop":
             self.stop_reason = message
         if self.verbose:
             logger.warning(message)
@@ -323,6 +373,11 @@ class ImbalanceMonitor(keras.callbacks.Callback):
                 f"D rates fakes above real data and fake accuracy < "
                 f"{self.fake_accuracy_low:.0%}: the discriminator has stopped teaching"
             ),
+            "equilibrium": (
+                f"D accuracy within {self.equilibrium_band:.0%} of 50 % and "
+                f"|D(x) - D(G(z))| <= {self.equilibrium_gap:g}: D cannot tell real from "
+                "generated images, so its feedback to the generator carries little information"
+            ),
         }[event["state"]]
         return (
             f"ImbalanceMonitor: epoch {event['epoch']}, batch {event['step']}: "
@@ -343,4 +398,7 @@ class ImbalanceMonitor(keras.callbacks.Callback):
             "rebalance_factor": self.rebalance_factor,
             "min_lr_scale": self.min_lr_scale,
             "verbose": self.verbose,
+            "equilibrium_mode": self.equilibrium_mode,
+            "equilibrium_band": self.equilibrium_band,
+            "equilibrium_gap": self.equilibrium_gap,
         }
