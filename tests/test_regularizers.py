@@ -156,3 +156,12 @@ def test_compile_historical_averaging_tracks_both_networks():
     gan.fit(POINTS, batch_size=16, epochs=2, verbose=0)
     assert float(gan._d_history.count) == 5.0  # Initial weights plus 4 steps.
     assert float(gan._d_history.penalty()) > 0.0 and float(gan._g_history.penalty()) > 0.0
+
+
+def test_d_steps_and_g_steps_set_the_update_ratio():
+    gan = mlp_gan(d_steps=3, g_steps=2)
+    gan.fit(POINTS, batch_size=16, epochs=1, verbose=0)  # 2 training steps.
+    assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 4
+    assert gan.get_compile_config()["g_steps"] == 2
+    with pytest.raises(ValueError, match="g_steps=0"):
+        mlp_gan(g_steps=0)

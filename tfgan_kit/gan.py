@@ -129,6 +129,7 @@ class GAN(keras.Model):
         loss: Union[str, tuple] = "non_saturating",
         d_steps: int = 1,
         step: str = "shared",
+        g_steps: int = 1,
         label_smoothing: float = 0.0,
         gradient_penalty: float = 0.0,
         r1_gamma: float = 0.0,
@@ -146,7 +147,11 @@ class GAN(keras.Model):
             loss: a name from `tfgan_kit.losses.LOSSES` (`"non_saturating"`,
                 `"minimax"`, `"hinge"`, `"least_squares"`, `"wasserstein"`) or a
                 `(d_loss, g_loss)` pair of functions. Defaults to `"non_saturating"`.
-            d_steps: discriminator updates per generator update. Defaults to 1.
+            d_steps: discriminator updates per training step. Defaults to 1.
+            g_steps: generator updates per training step, after D's; with
+                `d_steps` it sets the ratio (e.g. `g_steps=2` when D wins too
+                easily). For TTUR give the two optimizers different learning
+                rates. Defaults to 1.
             step: `"shared"`: with `d_steps=1` both tapes watch one forward pass and
                 G learns against D before D's update (the TF tutorial's loop, fastest);
                 `"alternating"`: G takes a fresh pass against the updated D.
@@ -177,6 +182,8 @@ class GAN(keras.Model):
                 )
         if d_steps < 1 or int(d_steps) != d_steps:
             raise ValueError(f"GAN.compile received d_steps={d_steps!r}; expected an int >= 1.")
+        if g_steps < 1 or int(g_steps) != g_steps:
+            raise ValueError(f"GAN.compile received g_steps={g_steps!r}; expected an int >= 1.")
         if step not in STEPS:
             raise ValueError(f"GAN.compile received step={step!r}; expected one of {STEPS}.")
         if not 0.0 <= label_smoothing < 1.0:
@@ -213,6 +220,7 @@ class GAN(keras.Model):
         self.d_loss_fn, self.g_loss_fn = losses_lib.get(loss)
         self.loss_name = loss if isinstance(loss, str) else None
         self.d_steps = int(d_steps)
+        self.g_steps = int(g_steps)
         self.step = step
         self.label_smoothing = float(label_smoothing)
         self.gradient_penalty = float(gradient_penalty)
@@ -245,6 +253,7 @@ class GAN(keras.Model):
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss": self.loss_name,
             "d_steps": self.d_steps,
+            "g_steps": self.g_steps,
             "step": self.step,
             "label_smoothing": self.label_smoothing,
             "gradient_penalty": self.gradient_penalty,
@@ -417,12 +426,13 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real, labels = self._unpack(data)
-        if self.step == "shared" and self.d_steps == 1:
+        if self.step == "shared" and self.d_steps == 1 and self.g_steps == 1:
             d_loss, g_loss, real_logits, fake_logits = self._shared_step(real, labels)
         else:
             for _ in range(self.d_steps):
                 d_loss, real_logits, fake_logits = self._discriminator_step(real, labels)
-            g_loss = self._generator_step(real, labels)
+            for _ in range(self.g_steps):
+                g_loss = self._generator_step(real, labels)
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
 
     def _shared_step(self, real, labels):
