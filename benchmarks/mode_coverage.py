@@ -89,34 +89,22 @@ def table(runs) -> str:
 
 
 def plot(runs, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    import tfgan_kit
+    from tfgan_kit import plotting
 
     fig, axes = plt.subplots(len(FLAGS.mixtures), len(FLAGS.recipes), squeeze=False,
                              figsize=(3.2 * len(FLAGS.recipes), 3.2 * len(FLAGS.mixtures)))
     for row, mixture in enumerate(FLAGS.mixtures):
-        means = tfgan_kit.data.mixture_means(mixture)
-        radius = 3 * tfgan_kit.data.mixture_std(mixture)
-        lim = 1.35 * np.abs(means).max()
         for col, recipe in enumerate(FLAGS.recipes):
             run = next(r for r in runs if r["mixture"] == mixture and r["recipe"] == recipe
                        and r["samples"] is not None)
-            samples, ax = np.asarray(run["samples"]), axes[row][col]
-            ax.scatter(samples[:, 0], samples[:, 1], s=0.5, alpha=0.5, color="tab:blue")
-            for mean in means:
-                ax.add_patch(plt.Circle(mean, radius, fill=False, color="tab:red", lw=0.6))
-            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xticks=[], yticks=[])
-            ax.set_title(f"{mixture}, {recipe} (seed 0)\n{run['modes']}/{run['num_modes']} modes, "
-                         f"{run['high_quality']:.1%} HQ, KL {run['kl_to_uniform']:.3f}", fontsize=8)
+            plotting.draw_mixture_samples(
+                axes[row][col], run["samples"], mixture,
+                f"{mixture}, {recipe} (seed 0)\n{run['modes']}/{run['num_modes']} modes, "
+                f"{run['high_quality']:.1%} HQ, KL {run['kl_to_uniform']:.3f}")
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    plotting.save_figure(fig, path, dpi=80)
 
 
 def main(argv):

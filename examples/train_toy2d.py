@@ -21,7 +21,6 @@ import json
 import os
 import time
 
-import numpy as np
 from absl import app, flags
 
 RECIPES = {
@@ -118,31 +117,6 @@ def train(mixture: str, recipe: dict, steps: int, seed: int = 0, verbose: int = 
     return gan, time.time() - start
 
 
-def plot_samples(samples, mixture: str, path: str, title: str = "") -> str:
-    """Scatter of `samples` over the mixture's means and 3-std circles, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    import tfgan_kit
-
-    means = tfgan_kit.data.mixture_means(mixture)
-    radius = 3 * tfgan_kit.data.mixture_std(mixture)
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.scatter(samples[:, 0], samples[:, 1], s=1, alpha=0.5, color="tab:blue", label="samples")
-    for mean in means:
-        ax.add_patch(plt.Circle(mean, radius, fill=False, color="tab:red", lw=0.8))
-    lim = 1.35 * np.abs(means).max()
-    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title)
-    ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
 def main(argv):
     del argv
     import tfgan_kit
@@ -154,7 +128,8 @@ def main(argv):
     stats = tfgan_kit.metrics.mixture_mode_stats(samples, FLAGS.mixture)
     title = (f"{FLAGS.mixture}, {FLAGS.recipe}: {stats['modes']}/{stats['num_modes']} modes, "
              f"{stats['high_quality']:.1%} HQ")
-    plot = plot_samples(samples, FLAGS.mixture, os.path.join(FLAGS.output_dir, "samples.png"), title)
+    plot = tfgan_kit.plotting.plot_mixture_samples(
+        samples, FLAGS.mixture, os.path.join(FLAGS.output_dir, "samples.png"), title)
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
         json.dump({**stats, "steps": steps, "train_seconds": round(seconds, 1),
                    "recipe": {**recipe, "hidden": list(recipe["hidden"])}}, f, indent=2)

@@ -14,7 +14,7 @@ from tfgan_kit.export import export_generator
 from tfgan_kit.extractors import feature_extractor, load_digit_classifier
 from tfgan_kit.gan import GAN
 from tfgan_kit.layers import MinibatchDiscrimination, MinibatchStdDev
-from tfgan_kit.plotting import plot_history, save_image_grid
+from tfgan_kit.plotting import plot_history, plot_mixture_samples, save_image_grid
 from tfgan_kit.precision import set_precision
 from tfgan_kit.recovery import CrashSafeBackup, NaNGuard, set_seed
 

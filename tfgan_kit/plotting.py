@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tfgan_kit import data  # noqa: E402
+
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """[-1, 1] images -> uint8 [0, 255]."""
@@ -58,7 +60,32 @@ def plot_history(
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def draw_mixture_samples(ax, samples: np.ndarray, mixture: str, title: str = "") -> None:
+    """2-D samples over the mixture's modes (red circles of 3 std: the high-quality zone)."""
+    means, samples = data.mixture_means(mixture), np.asarray(samples)
+    ax.scatter(samples[:, 0], samples[:, 1], s=0.5, alpha=0.5, color="tab:blue")
+    for mean in means:
+        ax.add_patch(plt.Circle(mean, 3 * data.mixture_std(mixture), fill=False, color="tab:red",
+                                lw=0.6))
+    lim = 1.35 * np.abs(means).max()
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xticks=[], yticks=[])
+    ax.set_title(title, fontsize=8)
+
+
+def plot_mixture_samples(samples: np.ndarray, mixture: str, path: str, title: str = "") -> str:
+    """`draw_mixture_samples` as a PNG of its own."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    draw_mixture_samples(ax, samples, mixture, title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str, dpi: int = 100) -> str:
+    """Writes `fig` as a PNG (making its folder) and frees it."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
