@@ -1,5 +1,7 @@
 """GAN: the two tapes, reported signals, training progress, save/load, generate, bad input."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -195,3 +197,16 @@ def test_generator_ema_is_the_hand_computed_average_and_used_by_generate():
     for c, w in zip(current, gan.generator.trainable_weights):
         np.testing.assert_array_equal(c, w.numpy())
     assert not np.allclose(gan.generate(4, seed=0), gan.generate(4, seed=0, use_ema=False))
+
+
+def test_fit_on_a_dataset_does_not_warn_that_shuffle_is_ignored():
+    """Keras warns on every `fit(dataset)` with its default shuffle=True; GAN.fit drops it."""
+    gan = tiny_gan()
+    dataset = tf.data.Dataset.from_tensor_slices(
+        np.zeros((8, 8, 8, 1), "float32")).batch(4, drop_remainder=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gan.fit(dataset, epochs=1, verbose=0)
+    assert not [w for w in caught if "shuffle" in str(w.message)]
+    with pytest.warns(UserWarning, match="shuffle"):  # An explicit request still reaches Keras.
+        gan.fit(dataset, epochs=1, verbose=0, shuffle=True)

@@ -284,8 +284,11 @@ class GAN(keras.Model):
         range, missing or unexpected labels and empty or endless datasets raise a
         `ValueError` here, before any callback runs or any file is written. The
         check reads one batch, which fills the dataset's shuffle buffer once;
-        `check_data=False` skips it.
+        `check_data=False` skips it. A `tf.data.Dataset` shuffles itself, so
+        Keras' default `shuffle=True` (and its warning on every call) is dropped.
         """
+        if isinstance(x, tf.data.Dataset) and len(args) < 7:  # shuffle not given positionally
+            kwargs.setdefault("shuffle", False)
         if check_data:
             validation.check_data(self, x, y, "fit", kwargs.get("steps_per_epoch"))
             val = kwargs.get("validation_data")
