@@ -74,7 +74,7 @@ class Scorer:
 
     def __call__(self, gan) -> dict:
         from tfgan_kit import metrics
-        from tfgan_kit.evaluation import score_features
+        from tfgan_kit.metrics import score_features
 
         fake = self.extractor(gan.generate(FLAGS.num_samples, seed=123))
         out = score_features(self.real, fake, metrics=("fid", "classes_covered", "kl_to_uniform"))

@@ -1,4 +1,4 @@
-"""Train the bundled digit classifiers that `tfgan_kit.evaluation` scores images with.
+"""Train the bundled digit classifiers that `tfgan_kit.metrics` scores images with.
 
 Two small CNNs, both taking grayscale images in [-1, 1] (what `GAN.generate` returns):
 
@@ -104,7 +104,6 @@ def train(name, x_train, y_train, x_test, y_test, filters, num_features, shift, 
 def main(argv):
     del argv
     import keras
-    import numpy as np
     from sklearn.model_selection import train_test_split
 
     import tfgan_kit

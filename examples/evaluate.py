@@ -42,29 +42,29 @@ def _slice(images, spec):
 
 def main(argv):
     del argv
-    from tfgan_kit import evaluation, extractors
+    from tfgan_kit import metrics
 
     if bool(FLAGS.model) == bool(FLAGS.candidates):
         raise app.UsageError("Pass exactly one of --model and --candidates.")
-    images = evaluation.real_images(FLAGS.dataset, split=FLAGS.split)
+    images = metrics.real_images(FLAGS.dataset, split=FLAGS.split)
     real = _slice(images, FLAGS.reference)
     if FLAGS.candidates:
         source, label = _slice(images, FLAGS.candidates)[: FLAGS.num_samples], f"real images {FLAGS.candidates}"
     else:
         source, label = FLAGS.model, FLAGS.model
     if FLAGS.extractor == "auto":
-        extractor = extractors.default_extractor(real.shape[1:])
+        extractor = metrics.default_extractor(real.shape[1:])
     else:
-        extractor = extractors.feature_extractor(FLAGS.extractor, weights=FLAGS.inception_weights)
-    scores = evaluation.evaluate(source, real, metrics=FLAGS.metrics, num_samples=FLAGS.num_samples,
+        extractor = metrics.feature_extractor(FLAGS.extractor, weights=FLAGS.inception_weights)
+    scores = metrics.evaluate(source, real, metrics=FLAGS.metrics, num_samples=FLAGS.num_samples,
                                  extractor=extractor, seed=FLAGS.seed, verbose=0)
 
     print(f"\n{scores['num_fake']} images from {label} vs {scores['num_real']} real images of "
           f"{FLAGS.dataset} {FLAGS.reference or '(all)'}; {extractor.description}; {scores['eval_seconds']:.1f} s.\n")
     print("| metric | value | better |\n| --- | --- | --- |")
     for name, value in scores.items():
-        if name in evaluation.ALL_METRICS:
-            better = ("lower" if name in evaluation.LOWER_IS_BETTER
+        if name in metrics.ALL_METRICS:
+            better = ("lower" if name in metrics.LOWER_IS_BETTER
                       else "near 1" if name == "density" else "higher")
             shown = f"{value:.4g}" + (f" ± {scores['kid_std']:.2g}" if name == "kid" else "")
             print(f"| {name} | {shown} | {better} |")

@@ -21,28 +21,26 @@ flags.mark_flags_as_required(["model", "output"])
 FLAGS = flags.FLAGS
 
 
-def _balanced_labels(num_samples, num_classes):
-    import numpy as np
-
-    return None if not num_classes else np.arange(num_samples) % num_classes
-
-
 def generate_from_checkpoint(path, num_samples, seed):
     import keras
 
+    from tfgan_kit.data import balanced_labels
+
     gan = keras.models.load_model(path)
-    labels = _balanced_labels(num_samples, gan.num_classes)
+    labels = balanced_labels(num_samples, gan.num_classes)
     return gan.generate(num_samples, seed=seed, labels=labels), labels
 
 
 def generate_from_saved_model(path, num_samples, seed, num_classes):
     import tensorflow as tf
 
+    from tfgan_kit.data import balanced_labels
+
     served = tf.saved_model.load(path)
     if "sample_labels" in served.signatures:
         if not num_classes:
             raise app.UsageError(f"{path} is a conditional generator: pass --num_classes.")
-        labels = _balanced_labels(num_samples, num_classes)
+        labels = balanced_labels(num_samples, num_classes)
         out = served.signatures["sample_labels"](label=tf.constant(labels, tf.int32),
                                                  seed=tf.constant(seed))
     else:

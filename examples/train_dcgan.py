@@ -94,11 +94,11 @@ def main(argv):
             generator_ema=FLAGS.ema_decay or None,
         )
     # Refuse unwritable paths now, not after hours of training.
-    tfgan_kit.validation.check_writable_dir(FLAGS.output_dir, "--output_dir")
+    tfgan_kit.data.check_writable_dir(FLAGS.output_dir, "--output_dir")
     backup_dir = FLAGS.backup_dir or os.path.join(FLAGS.output_dir, "backup")
-    tfgan_kit.validation.check_writable_dir(backup_dir, "--backup_dir")
+    tfgan_kit.data.check_writable_dir(backup_dir, "--backup_dir")
     if FLAGS.export:
-        tfgan_kit.validation.check_writable_dir(FLAGS.export_dir, "--export_dir")
+        tfgan_kit.data.check_writable_dir(FLAGS.export_dir, "--export_dir")
     grids = tfgan_kit.SampleGrid(os.path.join(FLAGS.output_dir, "samples"), seed=FLAGS.seed,
                                  log_dir=FLAGS.tensorboard_dir)
     monitors = []
@@ -119,7 +119,7 @@ def main(argv):
     gan.save(os.path.join(FLAGS.output_dir, "gan.keras"))
     final = {k: float(v[-1]) for k, v in history.history.items()}
     final["train_seconds"] = round(seconds, 1)
-    if FLAGS.eval_samples and image_shape in tfgan_kit.extractors.DIGIT_CLASSIFIERS.values():
+    if FLAGS.eval_samples and image_shape in tfgan_kit.metrics.DIGIT_CLASSIFIERS.values():
         # Offline quality numbers against the training images (bundled digit classifier).
         final.update(tfgan_kit.evaluate(gan, dataset, num_samples=FLAGS.eval_samples))
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
@@ -135,8 +135,8 @@ def main(argv):
             print(f"Stopped early: {monitor.stop_reason}")
     if FLAGS.export:
         print(f"SavedModel for TF Serving: {gan.export_generator(FLAGS.export_dir, FLAGS.model_name)}")
-    if guard.stopped_message:  # Outputs hold the last finite state; the backup is kept.
-        raise SystemExit(guard.stopped_message)
+    if guard.stop_reason:  # Outputs hold the last finite state; the backup is kept.
+        raise SystemExit(guard.stop_reason)
 
 
 if __name__ == "__main__":

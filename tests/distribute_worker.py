@@ -113,12 +113,12 @@ def replica_noise(strategy) -> dict:
 
     @tf.function
     def per_replica():
-        z, _ = gan._sample_inputs(half)
-        return gan._generate(z, None, training=False)
+        z, _ = gan.sample_inputs(half)
+        return gan.generator(z, training=False)
 
     images = strategy.experimental_local_results(strategy.run(per_replica))
     one = build("none")  # same seed state, outside any strategy
-    whole = one._generate(one._sample_inputs(GLOBAL_BATCH)[0], None, training=False)
+    whole = one.generator(one.sample_inputs(GLOBAL_BATCH)[0], training=False)
     return {"replica_images": np.stack([np.asarray(i) for i in images]), "one_device": np.asarray(whole)}
 
 

@@ -8,11 +8,11 @@ import sys
 import keras
 import numpy as np
 import pytest
+from conftest import REPO, tiny_gan
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 import tfgan_kit
-from conftest import REPO, tiny_gan
 
 
 @pytest.fixture(scope="module")

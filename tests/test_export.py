@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import REPO, tiny_gan
 
 import tfgan_kit
-from conftest import REPO, tiny_gan
 from tfgan_kit import export as export_lib
 
 BIN = os.path.dirname(sys.executable)

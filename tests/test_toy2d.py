@@ -11,9 +11,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 import tfgan_kit
-from conftest import REPO
 
 sys.path.insert(0, os.path.join(REPO, "examples"))
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))

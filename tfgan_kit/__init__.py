@@ -1,21 +1,68 @@
-"""tfgan_kit: train GANs with Keras 3 on TensorFlow."""
+"""tfgan_kit: train GANs with Keras 3 on TensorFlow.
 
-from tfgan_kit import distribute, losses, metrics, regularizers
-from tfgan_kit.architectures import (
+Importing it has no side effects: no dtype policy, seed, logging handler or
+matplotlib backend is set until you call something that asks for it.
+"""
+
+from tfgan_kit import callbacks, data, distribute, losses, metrics, nets, plotting, regularizers
+from tfgan_kit.callbacks import (
+    CrashSafeBackup,
+    FIDMonitor,
+    GeneratorEMA,
+    ImbalanceMonitor,
+    ModeCollapseMonitor,
+    NaNGuard,
+    SampleGrid,
+)
+from tfgan_kit.data import load_arrays, load_dataset
+from tfgan_kit.export import export_generator
+from tfgan_kit.gan import GAN
+from tfgan_kit.metrics import evaluate, feature_extractor, load_digit_classifier
+from tfgan_kit.nets import (
+    MinibatchDiscrimination,
+    MinibatchStdDev,
     dcgan_discriminator,
     dcgan_generator,
     mlp_discriminator,
     mlp_generator,
 )
-from tfgan_kit.callbacks import GeneratorEMA, ImbalanceMonitor, ModeCollapseMonitor, SampleGrid
-from tfgan_kit.data import load_arrays, load_dataset
-from tfgan_kit.evaluation import FIDMonitor, evaluate
-from tfgan_kit.export import export_generator
-from tfgan_kit.extractors import feature_extractor, load_digit_classifier
-from tfgan_kit.gan import GAN
-from tfgan_kit.layers import MinibatchDiscrimination, MinibatchStdDev
 from tfgan_kit.plotting import plot_history, plot_mixture_samples, save_image_grid
-from tfgan_kit.precision import set_precision
-from tfgan_kit.recovery import CrashSafeBackup, NaNGuard, set_seed
+from tfgan_kit.runtime import set_precision, set_seed
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+__all__ = [
+    "GAN",
+    "load_dataset",
+    "load_arrays",
+    "dcgan_generator",
+    "dcgan_discriminator",
+    "mlp_generator",
+    "mlp_discriminator",
+    "MinibatchDiscrimination",
+    "MinibatchStdDev",
+    "SampleGrid",
+    "GeneratorEMA",
+    "ImbalanceMonitor",
+    "ModeCollapseMonitor",
+    "FIDMonitor",
+    "CrashSafeBackup",
+    "NaNGuard",
+    "evaluate",
+    "feature_extractor",
+    "load_digit_classifier",
+    "export_generator",
+    "plot_history",
+    "plot_mixture_samples",
+    "save_image_grid",
+    "set_precision",
+    "set_seed",
+    "callbacks",
+    "data",
+    "distribute",
+    "losses",
+    "metrics",
+    "nets",
+    "plotting",
+    "regularizers",
+]

@@ -14,6 +14,8 @@ from typing import Optional, Sequence
 
 import tensorflow as tf
 
+from tfgan_kit._internal import batches
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
@@ -121,9 +123,7 @@ def check_dataset(dataset: tf.data.Dataset, strategy: Optional[tf.distribute.Str
     remainders; this check is for datasets built by hand.
     """
     strategy = strategy or tf.distribute.get_strategy()
-    spec = dataset.element_spec
-    spec = spec[0] if isinstance(spec, (tuple, list)) else spec
-    spec = spec["images"] if isinstance(spec, dict) else spec
+    spec = batches.unpack(dataset.element_spec)[0]
     batch = spec.shape[0] if spec.shape.rank else None
     replicas = strategy.num_replicas_in_sync
     if batch is None:

@@ -7,19 +7,19 @@ import re
 import shutil
 import tempfile
 import types
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import keras
 import tensorflow as tf
 
-from tfgan_kit.gan import GAN, LATENT_DISTRIBUTIONS
+from tfgan_kit._internal import networks, sampling
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 STAGING_PREFIX = ".tmp-"  # Not an integer: TF Serving never loads a staging directory.
 
 
 def export_generator(
-    gan_or_generator: Union[GAN, keras.Model],
+    gan_or_generator: keras.Model,
     export_root: str = "saved_models",
     name: str = "generator",
     version: Optional[int] = None,
@@ -99,7 +99,7 @@ def export_generator(
             f"export_generator: version {version} of model {name!r} already exists at "
             f"{final!r}; pass overwrite=True to replace it, or another version."
         )
-    gan = gan_or_generator if isinstance(gan_or_generator, GAN) else None
+    gan = gan_or_generator if _is_gan(gan_or_generator) else None
     swap = gan.ema_weights() if gan is not None and use_ema else contextlib.nullcontext()
     try:
         staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{version}-", dir=model_dir)
@@ -168,9 +168,6 @@ def _build_archive(spec, value_range, max_samples: int):
         with tf.control_dependencies(checks):  # Before any memory is allocated.
             return tf.identity(n)
 
-    def seed_pair(seed):  # The seed `GAN.generate(n, seed=seed)` uses.
-        return tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-
     def with_uint8(images):
         return {"images": images, "images_uint8": tf.cast(tf.round(images * 255.0), tf.uint8)}
 
@@ -185,7 +182,7 @@ def _build_archive(spec, value_range, max_samples: int):
             return {"images": run(z, None)}
 
         def sample(num_samples, seed):
-            return with_uint8(run(spec.sample_latent(count(num_samples), seed_pair(seed)), None))
+            return with_uint8(run(spec.sample_latent(count(num_samples), sampling.generation_seed(seed)), None))
 
         archive.add_endpoint("serving_default", serve, input_signature=[z_spec])
         archive.add_endpoint("sample", sample, input_signature=scalars)
@@ -195,16 +192,13 @@ def _build_archive(spec, value_range, max_samples: int):
         return {"images": run(z, label)}
 
     def sample(num_samples, seed):
-        seed, n = seed_pair(seed), count(num_samples)
-        labels = tf.random.stateless_uniform(  # As `GAN` draws a conditional batch's labels.
-            [n], tf.random.experimental.stateless_fold_in(seed, 1),
-            minval=0, maxval=num_classes, dtype=tf.int32,
-        )
+        seed, n = sampling.generation_seed(seed), count(num_samples)
+        labels = sampling.sample_labels(num_classes, n, seed)  # As `GAN` draws them.
         return {**with_uint8(run(spec.sample_latent(n, seed), labels)), "labels": labels}
 
     def sample_labels(label, seed):
         n = count(tf.shape(label)[0])
-        return with_uint8(run(spec.sample_latent(n, seed_pair(seed)), label))
+        return with_uint8(run(spec.sample_latent(n, sampling.generation_seed(seed)), label))
 
     archive.add_endpoint("serving_default", serve, input_signature=[z_spec, label_spec])
     archive.add_endpoint("sample", sample, input_signature=scalars)
@@ -212,9 +206,16 @@ def _build_archive(spec, value_range, max_samples: int):
     return archive
 
 
+def _is_gan(model) -> bool:
+    """A `tfgan_kit.GAN` (known by what export reads, so this module need not import gan)."""
+    return isinstance(model, keras.Model) and all(
+        hasattr(model, key) for key in ("generator", "latent_dim", "latent_distribution", "ema_weights")
+    )
+
+
 def _describe(model, latent_dim, num_classes, latent_distribution) -> types.SimpleNamespace:
     """What the signatures need: generator, latent size, prior, classes, image shape."""
-    if isinstance(model, GAN):
+    if _is_gan(model):
         given = {"latent_dim": latent_dim, "num_classes": num_classes,
                  "latent_distribution": latent_distribution}
         for key, value in given.items():
@@ -241,22 +242,17 @@ def _describe(model, latent_dim, num_classes, latent_distribution) -> types.Simp
             "(it has no weights yet); build it first, e.g. give it a keras.Input or call it "
             "on a batch of noise."
         )
-    z = keras.KerasTensor((None, spec.latent_dim))
-    inputs = z if spec.num_classes is None else [z, keras.KerasTensor((None,), "int32")]
-    try:
-        out = generator.compute_output_spec(inputs)
-    except Exception as e:
+    out_shape = networks.generator_output_shape(
+        generator, spec.latent_dim, spec.num_classes is not None, "export_generator"
+    )
+    if len(out_shape) != 4:
         raise ValueError(
-            f"export_generator: the generator {generator.name!r} cannot take noise of shape "
-            f"(None, {spec.latent_dim}){' and labels' if spec.num_classes else ''}: {e}"
-        ) from e
-    if len(out.shape) != 4:
-        raise ValueError(
-            f"export_generator: the generator {generator.name!r} outputs shape {out.shape}; "
+            f"export_generator: the generator {generator.name!r} outputs shape {out_shape}; "
             "expected images (batch, height, width, channels)."
         )
-    spec.image_shape = tuple(out.shape[1:])
-    spec.sample_latent = functools.partial(GAN.sample_latent, spec)  # The GAN's exact prior.
+    spec.image_shape = tuple(out_shape[1:])
+    spec.sample_latent = functools.partial(  # The GAN's exact prior.
+        sampling.sample_latent, spec.latent_distribution, spec.latent_dim)
     return spec
 
 
@@ -275,11 +271,7 @@ def _describe_generator(generator, latent_dim, num_classes, latent_distribution)
             )
         latent_dim = int(inputs[0].shape[-1])
     distribution = latent_distribution or "normal"
-    if distribution not in LATENT_DISTRIBUTIONS:
-        raise ValueError(
-            f"export_generator received latent_distribution={latent_distribution!r}; "
-            f"expected one of {LATENT_DISTRIBUTIONS}."
-        )
+    sampling.check_latent_distribution("export_generator", distribution)
     if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
         raise ValueError(
             f"export_generator received num_classes={num_classes!r}; expected a positive int."

@@ -7,12 +7,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_kit import distribute
+from tfgan_kit import export
 from tfgan_kit import losses as losses_lib
-from tfgan_kit import regularizers, validation
+from tfgan_kit import regularizers
+from tfgan_kit._internal import keras_access, networks, sampling
+from tfgan_kit._internal.signals import METRIC_NAMES
+from tfgan_kit.data import checks
+from tfgan_kit.trainer import GANTrainer
 
-METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake")
-LATENT_DISTRIBUTIONS = ("normal", "uniform")
 STEPS = ("shared", "alternating")
 
 
@@ -26,7 +28,7 @@ def _default_optimizer() -> keras.optimizers.Optimizer:
 
 
 @keras.saving.register_keras_serializable(package="tfgan_kit")
-class GAN(keras.Model):
+class GAN(GANTrainer, keras.Model):
     """A generator and a discriminator trained against each other with `fit()`.
 
     The discriminator outputs logits (no sigmoid: the losses are computed from
@@ -75,11 +77,7 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if latent_distribution not in LATENT_DISTRIBUTIONS:
-            raise ValueError(
-                f"GAN received latent_distribution={latent_distribution!r}; "
-                f"expected one of {LATENT_DISTRIBUTIONS}."
-            )
+        sampling.check_latent_distribution("GAN", latent_distribution)
         if not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
             raise ValueError(f"GAN received latent_dim={latent_dim!r}; expected a positive int.")
         self.generator = generator
@@ -102,16 +100,9 @@ class GAN(keras.Model):
                 f"The generator {self.generator.name!r} takes inputs of shape {z_shape}, "
                 f"but latent_dim={self.latent_dim} needs {expected_z}."
             )
-        z = keras.KerasTensor(expected_z)
-        inputs = z if self.num_classes is None else [z, keras.KerasTensor((None,), "int32")]
-        try:
-            out = self.generator.compute_output_spec(inputs)
-        except Exception as e:
-            raise ValueError(
-                f"The generator {self.generator.name!r} cannot take noise of shape "
-                f"{expected_z}{' with labels' if self.num_classes else ''}: {e}"
-            ) from e
-        image_shape = tuple(out.shape)
+        image_shape = networks.generator_output_shape(
+            self.generator, self.latent_dim, self.num_classes is not None, "GAN"
+        )
         d_shape = _shape(self.discriminator)
         if d_shape is not None and tuple(d_shape[1:]) != image_shape[1:]:
             raise ValueError(
@@ -211,7 +202,7 @@ class GAN(keras.Model):
                     f"GAN.compile received generator_ema={generator_ema!r}; expected a decay "
                     "in (0, 1), e.g. 0.999."
                 )
-            inner = getattr(g_optimizer, "inner_optimizer", g_optimizer)
+            inner = keras_access.inner_optimizer(g_optimizer)
             inner.use_ema, inner.ema_momentum = True, float(generator_ema)
             inner.ema_overwrite_frequency = None
         self.generator_ema = generator_ema
@@ -278,7 +269,7 @@ class GAN(keras.Model):
     # ------------------------------------------------------- checked fit/evaluate
 
     def fit(self, x=None, y=None, *args, check_data: bool = True, **kwargs):
-        """`keras.Model.fit`, once `tfgan_kit.validation.check_data` accepts the data.
+        """`keras.Model.fit`, once `tfgan_kit.data.checks.check_data` accepts the data.
 
         Wrong image shapes, channels or dtypes, pixels outside the generator's
         range, missing or unexpected labels and empty or endless datasets raise a
@@ -290,16 +281,16 @@ class GAN(keras.Model):
         if isinstance(x, tf.data.Dataset) and len(args) < 7:  # shuffle not given positionally
             kwargs.setdefault("shuffle", False)
         if check_data:
-            validation.check_data(self, x, y, "fit", kwargs.get("steps_per_epoch"))
+            checks.check_data(self, x, y, "fit", kwargs.get("steps_per_epoch"))
             val = kwargs.get("validation_data")
             if val is not None:
                 val_x, val_y = (tuple(val) + (None,))[:2] if isinstance(val, tuple) else (val, None)
-                validation.check_data(self, val_x, val_y, "fit(validation_data=...)")
+                checks.check_data(self, val_x, val_y, "fit(validation_data=...)")
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, check_data: bool = True, **kwargs):
         if check_data and not kwargs.get("_use_cached_eval_dataset"):  # fit checked it.
-            validation.check_data(self, x, y, "evaluate", kwargs.get("steps"))
+            checks.check_data(self, x, y, "evaluate", kwargs.get("steps"))
         return super().evaluate(x, y, *args, **kwargs)
 
     # ---------------------------------------------------------------- the step
@@ -313,197 +304,6 @@ class GAN(keras.Model):
         images, labels = self._unpack(inputs)
         return self._discriminate(images, labels, training)[0]
 
-    def _unpack(self, data):
-        if isinstance(data, (tuple, list)):
-            images = data[0]
-            labels = data[1] if len(data) > 1 else None
-        elif isinstance(data, dict):
-            images, labels = data["images"], data.get("labels")
-        else:
-            images, labels = data, None
-        if self.num_classes is None:
-            labels = None
-        elif labels is None:
-            labels = tf.zeros(tf.shape(images)[:1], tf.int32)
-        else:
-            labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
-        return images, labels
-
-    @staticmethod
-    def _replica() -> tuple:
-        """(index, count) of the current replica; (0, 1) outside `strategy.run`."""
-        context = tf.distribute.get_replica_context()
-        if context is None or context.num_replicas_in_sync == 1:
-            return 0, 1
-        return context.replica_id_in_sync_group, context.num_replicas_in_sync
-
-    def _draw_seed(self, per_replica: bool = True) -> tf.Tensor:
-        """A fresh stateless seed, the same on every replica unless `per_replica`.
-
-        `SeedGenerator.next()` advances identically on all replicas, so a replica
-        that needs its own randomness folds its id in (`per_replica=True`).
-        """
-        seed = tf.cast(self.seed_generator.next(), tf.int64)
-        index, count = self._replica()
-        if per_replica and count > 1:
-            seed = tf.random.experimental.stateless_fold_in(seed, index)
-        return seed
-
-    def sample_latent(self, batch_size, seed) -> tf.Tensor:
-        """Noise from the model's prior, deterministic in `seed` (a [2] int tensor)."""
-        shape = tf.stack([batch_size, self.latent_dim])
-        if self.latent_distribution == "uniform":
-            return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
-        return tf.random.stateless_normal(shape, seed)
-
-    def _sample_inputs(self, batch_size, labels=None):
-        """Generator inputs for one step: noise, plus labels for a conditional GAN.
-
-        Under a strategy each replica draws the noise one device would draw for
-        the global batch and keeps its own slice: replicas get different noise,
-        and N replicas train exactly like one device on the same global batch.
-        """
-        seed = self._draw_seed(per_replica=False)
-        index, count = self._replica()
-        z = self.sample_latent(batch_size * count, seed)
-        if labels is None and self.num_classes is not None:
-            labels = tf.random.stateless_uniform(
-                [batch_size * count], tf.random.experimental.stateless_fold_in(seed, 1),
-                minval=0, maxval=self.num_classes, dtype=tf.int32,
-            )
-            if count > 1:
-                labels = labels[index * batch_size : (index + 1) * batch_size]
-        if count > 1:
-            z = z[index * batch_size : (index + 1) * batch_size]
-        return z, labels
-
-    def _generate(self, z, labels, training):
-        inputs = z if labels is None else [z, labels]
-        return self.generator(inputs, training=training)
-
-    def _discriminate(self, images, labels, training):
-        """(logits, features) of D; features only when feature matching is on."""
-        inputs = images if labels is None else [images, labels]
-        if self._d_features is None:
-            return self.discriminator(inputs, training=training), None
-        return self._d_features(inputs, training=training)
-
-    def _d_loss(self, real, fake, real_logits, fake_logits, labels):
-        loss = self.d_loss_fn(real_logits, fake_logits, 1.0 - self.label_smoothing)
-        if self.gradient_penalty:
-            loss += self.gradient_penalty * regularizers.gradient_penalty(
-                self.discriminator, real, fake, self._draw_seed(), labels
-            )
-        if self.r1_gamma:
-            loss += 0.5 * self.r1_gamma * regularizers.r1_penalty(
-                self.discriminator, real, labels
-            )
-        if self._d_history is not None:
-            loss += self.historical_averaging * self._d_history.penalty()
-        return loss
-
-    def _g_loss(self, fake_logits, real_features, fake_features):
-        loss = self.g_loss_fn(fake_logits)
-        if self._d_features is not None:
-            loss += self.feature_matching_weight * regularizers.feature_matching_loss(
-                real_features, fake_features
-            )
-        if self._g_history is not None:
-            loss += self.historical_averaging * self._g_history.penalty()
-        return loss
-
-    def _apply(self, optimizer, tape, loss, network, history):
-        """Gradients of `loss` for `network` only, applied by its own optimizer.
-
-        The optimizer sums gradients across replicas, so each replica's gradient
-        is divided by the replica count here (once) and the loss logged unscaled.
-        Under mixed_float16 the factor also carries the optimizer's loss scale.
-        """
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        factor = optimizer.scale_loss(tf.constant(1.0)) / replicas
-        variables = network.trainable_variables
-        grads = tape.gradient(loss, variables, output_gradients=tf.cast(factor, loss.dtype))
-        optimizer.apply_gradients(zip(grads, variables))
-        if history is not None:
-            history.update()
-
-    def train_step(self, data):
-        real, labels = self._unpack(data)
-        if self.step == "shared" and self.d_steps == 1 and self.g_steps == 1:
-            d_loss, g_loss, real_logits, fake_logits = self._shared_step(real, labels)
-        else:
-            for _ in range(self.d_steps):
-                d_loss, real_logits, fake_logits = self._discriminator_step(real, labels)
-            for _ in range(self.g_steps):
-                g_loss = self._generator_step(real, labels)
-        return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
-
-    def _shared_step(self, real, labels):
-        """One forward pass watched by both tapes; each tape updates its own network."""
-        z, fake_labels = self._sample_inputs(tf.shape(real)[0])
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            fake = self._generate(z, fake_labels, training=True)
-            real_logits, real_features = self._discriminate(real, labels, training=True)
-            fake_logits, fake_features = self._discriminate(fake, fake_labels, training=True)
-            d_loss = self._d_loss(real, fake, real_logits, fake_logits, labels)
-            g_loss = self._g_loss(fake_logits, real_features, fake_features)
-        self._apply(self.d_optimizer, d_tape, d_loss, self.discriminator, self._d_history)
-        self._apply(self.g_optimizer, g_tape, g_loss, self.generator, self._g_history)
-        return d_loss, g_loss, real_logits, fake_logits
-
-    def _discriminator_step(self, real, labels):
-        z, fake_labels = self._sample_inputs(tf.shape(real)[0])
-        fake = self._generate(z, fake_labels, training=True)
-        with tf.GradientTape() as tape:
-            real_logits, _ = self._discriminate(real, labels, training=True)
-            fake_logits, _ = self._discriminate(fake, fake_labels, training=True)
-            loss = self._d_loss(real, fake, real_logits, fake_logits, labels)
-        self._apply(self.d_optimizer, tape, loss, self.discriminator, self._d_history)
-        return loss, real_logits, fake_logits
-
-    def _generator_step(self, real, labels):
-        """A fresh pass against the discriminator as it is after its update."""
-        z, fake_labels = self._sample_inputs(tf.shape(real)[0])
-        with tf.GradientTape() as tape:
-            fake = self._generate(z, fake_labels, training=True)
-            fake_logits, fake_features = self._discriminate(fake, fake_labels, training=True)
-            real_features = None
-            if self._d_features is not None:
-                real_features = self._discriminate(real, labels, training=True)[1]
-            loss = self._g_loss(fake_logits, real_features, fake_features)
-        self._apply(self.g_optimizer, tape, loss, self.generator, self._g_history)
-        return loss
-
-    def test_step(self, data):
-        real, labels = self._unpack(data)
-        z, fake_labels = self._sample_inputs(tf.shape(real)[0])
-        fake = self._generate(z, fake_labels, training=False)
-        real_logits, real_features = self._discriminate(real, labels, training=False)
-        fake_logits, fake_features = self._discriminate(fake, fake_labels, training=False)
-        d_loss = self.d_loss_fn(real_logits, fake_logits, 1.0 - self.label_smoothing)
-        g_loss = self._g_loss(fake_logits, real_features, fake_features)
-        return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
-
-    def _update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
-        real_logits = tf.cast(real_logits, tf.float32)
-        fake_logits = tf.cast(fake_logits, tf.float32)
-        values = {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
-            "d_acc_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
-            "d_acc_fake": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
-        }
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        results = {name: tracker.result() for name, tracker in self.trackers.items()}
-        if distribute.is_multi_worker():
-            # Keras reduces multi-worker step outputs with a mean over axis 0, which a
-            # scalar lacks (keras #20585); a 1-element vector reduces to the global mean.
-            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
-        return results
-
     # ------------------------------------------------------------- generation
 
     @contextlib.contextmanager
@@ -513,14 +313,13 @@ class GAN(keras.Model):
         The training weights are put back on exit, so the block is safe mid-`fit`
         (sample grids, metrics) and around export.
         """
-        optimizer = getattr(self, "g_optimizer", None)
-        inner = getattr(optimizer, "inner_optimizer", optimizer)
-        if inner is None or not inner.use_ema or not inner.built:
+        averages = keras_access.ema_variables(getattr(self, "g_optimizer", None))
+        if not averages:
             yield self.generator
             return
         variables = self.generator.trainable_variables
         saved = [v.numpy() for v in variables]
-        for v, average in zip(variables, inner._model_variables_moving_average):
+        for v, average in zip(variables, averages):
             v.assign(average)
         try:
             yield self.generator
@@ -544,8 +343,7 @@ class GAN(keras.Model):
         """
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
-        seed_tensor = tf.constant([seed, 0], tf.int64)
-        z = self.sample_latent(num_samples, seed_tensor)
+        z = self.sample_latent(num_samples, sampling.generation_seed(seed))
         if self.num_classes is not None:
             if labels is None:
                 labels = np.random.default_rng(seed).integers(0, self.num_classes, num_samples)
@@ -568,9 +366,7 @@ class GAN(keras.Model):
         self, export_root: str = "saved_models", name: str = "generator", **kwargs
     ) -> str:
         """Writes the generator for TF Serving: see `tfgan_kit.export_generator`."""
-        from tfgan_kit.export import export_generator  # export imports this module.
-
-        return export_generator(self, export_root, name, **kwargs)
+        return export.export_generator(self, export_root, name, **kwargs)
 
     # ------------------------------------------------------------ serialization
 

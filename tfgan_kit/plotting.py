@@ -1,21 +1,22 @@
-"""Image grids and training curves as PNG files (matplotlib's Agg backend: no display needed)."""
+"""Image grids and training curves as PNG files.
+
+Figures are drawn with matplotlib's object-oriented API (`Figure` on an Agg canvas),
+never through `pyplot`: no display is needed, and the application's own backend and
+figures are left alone.
+"""
 
 import math
 import os
+import sys
 from typing import Dict, Optional, Sequence
 
-import matplotlib
+import matplotlib.image
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from tfgan_kit import data  # noqa: E402
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """[-1, 1] images -> uint8 [0, 255]."""
-    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+from tfgan_kit._internal.arrays import to_uint8
+from tfgan_kit.data import mixtures
 
 
 def image_grid(images: np.ndarray, cols: Optional[int] = None, padding: int = 1) -> np.ndarray:
@@ -38,7 +39,8 @@ def save_image_grid(images: np.ndarray, path: str, cols: Optional[int] = None, s
     if scale > 1:
         grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    plt.imsave(path, grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=255)
+    matplotlib.image.imsave(path, grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray",
+                            vmin=0, vmax=255)
     return path
 
 
@@ -48,7 +50,8 @@ def plot_history(
     keys: Sequence[str] = ("d_loss", "g_loss", "d_real", "d_fake"),
 ) -> str:
     """Training curves (one panel for losses, one for D's outputs) saved as a PNG."""
-    fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_prob = fig.subplots(1, 2)
     for key in keys:
         if key not in history:
             continue
@@ -65,11 +68,11 @@ def plot_history(
 
 def draw_mixture_samples(ax, samples: np.ndarray, mixture: str, title: str = "") -> None:
     """2-D samples over the mixture's modes (red circles of 3 std: the high-quality zone)."""
-    means, samples = data.mixture_means(mixture), np.asarray(samples)
+    means, samples = mixtures.mixture_means(mixture), np.asarray(samples)
     ax.scatter(samples[:, 0], samples[:, 1], s=0.5, alpha=0.5, color="tab:blue")
     for mean in means:
-        ax.add_patch(plt.Circle(mean, 3 * data.mixture_std(mixture), fill=False, color="tab:red",
-                                lw=0.6))
+        ax.add_patch(Circle(mean, 3 * mixtures.mixture_std(mixture), fill=False, color="tab:red",
+                            lw=0.6))
     lim = 1.35 * np.abs(means).max()
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xticks=[], yticks=[])
     ax.set_title(title, fontsize=8)
@@ -77,15 +80,18 @@ def draw_mixture_samples(ax, samples: np.ndarray, mixture: str, title: str = "")
 
 def plot_mixture_samples(samples: np.ndarray, mixture: str, path: str, title: str = "") -> str:
     """`draw_mixture_samples` as a PNG of its own."""
-    fig, ax = plt.subplots(figsize=(4, 4))
+    fig = Figure(figsize=(4, 4))
+    ax = fig.subplots()
     draw_mixture_samples(ax, samples, mixture, title)
     fig.tight_layout()
     return save_figure(fig, path)
 
 
 def save_figure(fig, path: str, dpi: int = 100) -> str:
-    """Writes `fig` as a PNG (making its folder) and frees it."""
+    """Writes `fig` as a PNG (making its folder); closes it when it came from pyplot."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close(fig)  # A pyplot figure stays registered (and in memory) until closed.
     return path

@@ -1,0 +1,111 @@
+"""ModeCollapseMonitor: a generator that ignores z is caught; healthy weights are restored."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import tiny_gan
+
+import tfgan_kit
+from tfgan_kit.callbacks import ModeCollapseMonitor
+
+LR = 2e-4
+DIGITS, _ = tfgan_kit.load_arrays("digits")
+
+
+def _digits(seed=0, limit=None):
+    return tfgan_kit.load_dataset("digits", batch_size=64, seed=seed, limit=limit)
+
+
+def _ignore_z(gan):
+    """Zeroes and freezes the generator's projection of z: every z gives the same image."""
+    dense = next(l for l in gan.generator.layers if isinstance(l, keras.layers.Dense))
+    dense.kernel.assign(tf.zeros_like(dense.kernel))
+    return dense
+
+
+class _Record(keras.callbacks.Callback):
+    """Copies of the generator's weights after every epoch (placed after the monitor)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights, self.averages = {}, {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights[epoch + 1] = [np.array(w) for w in self.model.generator.get_weights()]
+        averages = self.model.g_optimizer._model_variables_moving_average
+        self.averages[epoch + 1] = [a.numpy() for a in averages]
+
+
+@pytest.mark.parametrize("unit, every, step", [("epoch", 1, 28), ("batch", 5, 5)])
+def test_generator_that_ignores_z_is_caught_at_the_first_check_and_stop_stops(unit, every, step):
+    gan = tiny_gan()
+    _ignore_z(gan).trainable = False
+    gan.compile()  # re-trace with the frozen projection
+    monitor = ModeCollapseMonitor(DIGITS, unit=unit, every=every, mode="stop", warmup=0,
+                                  verbose=0)
+    history = gan.fit(_digits(), epochs=3, verbose=0, callbacks=[monitor])
+    assert len(monitor.history) == 1 and len(monitor.events) == 1
+    event = monitor.events[0]
+    assert (event["epoch"], event["step"]) == (1, step)
+    assert event["diversity_ratio"] < 1e-3 and event["duplicate_rate"] == 1.0
+    assert len(history.history["d_loss"]) == 1 and "mode collapse" in monitor.stop_reason
+    assert history.history["mode_collapse_events"] == [1]
+
+
+def test_restore_best_puts_back_the_most_diverse_healthy_weights():
+    gan = tiny_gan(generator_ema=0.9)
+
+    class Sabotage(keras.callbacks.Callback):  # runs before the monitor's check
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                _ignore_z(self.model)
+
+    monitor = ModeCollapseMonitor(DIGITS, mode="restore_best", warmup=0, verbose=0)
+    record = _Record()
+    gan.fit(_digits(), epochs=3, verbose=0, callbacks=[Sabotage(), monitor, record])
+    assert [h["epoch"] for h in monitor.history] == [1, 2, 3]
+    assert len(monitor.events) == 1 and monitor.events[0]["epoch"] == 3
+    best = monitor.best["epoch"]
+    assert best in (1, 2) and "restored" in monitor.events[0]["action"]
+    for restored, saved in zip(gan.generator.get_weights(), record.weights[best]):
+        np.testing.assert_array_equal(restored, saved)
+    for restored, saved in zip(gan.g_optimizer._model_variables_moving_average,
+                               record.averages[best]):  # the EMA generator too
+        np.testing.assert_array_equal(restored.numpy(), saved)
+    assert not monitor.collapsed(monitor.measure())
+
+
+def test_feature_spaces_and_classifier_see_the_collapse():
+    x, y = tfgan_kit.load_arrays("digits", labels=True)
+    centroids = np.stack([x[y == c].reshape(-1, 64).mean(axis=0) for c in range(10)])
+
+    def classifier(images):  # nearest class mean: scores are negative distances
+        flat = np.asarray(images).reshape(len(images), -1)
+        return -np.linalg.norm(flat[:, None] - centroids[None], axis=-1)
+
+    embedding = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(16)])
+    gan = tiny_gan()
+    _ignore_z(gan)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(50)
+    for features in ("pixels", "discriminator", embedding):
+        monitor = ModeCollapseMonitor(dataset, features=features, classifier=classifier)
+        monitor.set_model(gan)
+        monitor.on_train_begin()
+        stats = monitor.measure()
+        assert stats["diversity_ratio"] < 1e-3 and stats["duplicate_rate"] == 1.0, features
+        assert stats["classes_covered"] == 1 and stats["real_classes"] == 10
+        assert stats["class_kl"] > 1.0 and monitor.collapsed(stats)
+    # An untrained generator is not judged: it has taken 0 of the 500 warm-up steps.
+    monitor.on_epoch_begin(0)
+    assert not monitor.check() and monitor.events == [] and monitor.history[-1]["warmup"]
+    monitor.warmup = 0
+    assert monitor.check() and len(monitor.events) == 1
+
+
+def test_bad_real_data_is_named():
+    monitor = ModeCollapseMonitor(np.zeros((10, 28, 28, 1)))
+    monitor.set_model(tiny_gan())
+    with pytest.raises(ValueError, match=r"shape \(10, 28, 28, 1\).*\(8, 8, 1\)"):
+        monitor.on_train_begin()

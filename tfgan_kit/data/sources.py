@@ -1,0 +1,308 @@
+"""Datasets for GAN training: images in [-1, 1], shuffled, batched with drop_remainder.
+
+`load_dataset(name, batch_size)` understands:
+
+- `digits`: scikit-learn's bundled 8x8 digits (1,797 images), the offline default;
+- any TFDS image dataset by name (`mnist`, `fashion_mnist`, `cifar10`, `celeb_a`, ...);
+- `idx:<dir>`: MNIST-format IDX files (`*-images-idx3-ubyte[.gz]`, labels optional);
+- `npz:<file>`: arrays `x` (or `images`) and optionally `y` (or `labels`);
+- `folder:<dir>`: image files, one sub-folder per class when `labels=True`;
+- `ring8` / `grid25`: the 2-D Gaussian mixtures of the mode-coverage benchmark
+  (raw coordinates, not rescaled).
+
+Bad input (unknown name, missing files, empty data, non-finite values, wrong rank,
+fewer examples than one batch) raises a `ValueError` naming it before any training.
+"""
+
+import glob
+import gzip
+import os
+from typing import Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_kit._internal.arrays import check_images, to_uint8
+from tfgan_kit.data.mixtures import MIXTURES, sample_mixture
+
+
+# ---------------------------------------------------------------- array sources
+
+
+def _scale(x: np.ndarray, value_range: Optional[Tuple[float, float]], source: str) -> np.ndarray:
+    """Maps pixels to [-1, 1]: integers are [0, 255]; floats are [0, 255], [0, 1] or [-1, 1]."""
+    x = np.asarray(x)
+    if x.size == 0:
+        raise ValueError(f"{source} holds no images.")
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"{source} holds {x.dtype} data; expected numeric pixels.")
+    x = x.astype(np.float32)
+    if not np.all(np.isfinite(x)):
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        raise ValueError(f"{source} holds {bad} NaN or infinite pixel values.")
+    if value_range is None:
+        lo, hi = float(x.min()), float(x.max())
+        value_range = (0.0, 255.0) if hi > 1.0 else (0.0, 1.0) if lo >= 0.0 else (-1.0, 1.0)
+        if lo < -1.0 or hi > 255.0:
+            raise ValueError(
+                f"{source} has pixel values in [{lo}, {hi}]; expected [0, 255], [0, 1] or "
+                "[-1, 1]. Pass value_range=(min, max) to say how to scale them."
+            )
+    lo, hi = value_range
+    return (x - lo) / (hi - lo) * 2.0 - 1.0
+
+
+def _read_idx(path: str) -> np.ndarray:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 8:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes (bad magic number).")
+    ndim = data[3]
+    dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(int)
+    array = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
+    if array.size != int(np.prod(dims)):
+        raise ValueError(f"{path} is truncated: header says {tuple(dims)}, found {array.size} bytes.")
+    return array.reshape(dims)
+
+
+def _find_idx(directory: str, kind: str, split: str) -> Optional[str]:
+    """The `kind` (images or labels) file for `split` in `directory`, if there is one."""
+    pattern = {"images": "*-images-idx3-ubyte*", "labels": "*-labels-idx1-ubyte*"}[kind]
+    files = sorted(glob.glob(os.path.join(directory, pattern)))
+    prefix = "train" if split == "train" else "t10k"
+    preferred = [f for f in files if os.path.basename(f).startswith(prefix)]
+    return (preferred or files or [None])[0]
+
+
+def _load_idx(directory: str, labels: bool, split: str):
+    if not os.path.isdir(directory):
+        raise ValueError(f"idx:{directory} is not a directory.")
+    images_path = _find_idx(directory, "images", split)
+    if images_path is None:
+        raise ValueError(f"idx:{directory} has no '*-images-idx3-ubyte[.gz]' file.")
+    x = _read_idx(images_path)
+    y = None
+    if labels:
+        labels_path = _find_idx(directory, "labels", split)
+        if labels_path is None:
+            raise ValueError(f"idx:{directory} has no '*-labels-idx1-ubyte[.gz]' file.")
+        y = _read_idx(labels_path)
+    return x, y
+
+
+def _load_npz(path: str, labels: bool):
+    if not os.path.isfile(path):
+        raise ValueError(f"npz:{path} does not exist.")
+    with np.load(path) as archive:
+        keys = list(archive.keys())
+        x_key = next((k for k in ("x", "images", "x_train") if k in archive), keys[0] if keys else None)
+        if x_key is None:
+            raise ValueError(f"npz:{path} holds no arrays.")
+        x = archive[x_key]
+        y = None
+        if labels:
+            y_key = next((k for k in ("y", "labels", "y_train") if k in archive), None)
+            if y_key is None:
+                raise ValueError(f"npz:{path} has no 'y' or 'labels' array; its arrays are {keys}.")
+            y = archive[y_key]
+    return x, y
+
+
+def _load_digits(labels: bool):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    # Pixel values are 0..16.
+    return digits.images.astype(np.float32) / 16.0, digits.target if labels else None
+
+
+def load_arrays(
+    name: str,
+    labels: bool = False,
+    split: str = "train",
+    value_range: Optional[Tuple[float, float]] = None,
+    limit: Optional[int] = None,
+) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """`(images, labels)` as numpy arrays, images float32 NHWC in [-1, 1].
+
+    For the in-memory sources (`digits`, `idx:`, `npz:`, `ring8`, `grid25`);
+    TFDS and folders stream through `load_dataset`. `limit` keeps the first
+    `limit` examples.
+    """
+    if name in MIXTURES:
+        points, modes = sample_mixture(name, limit or 100_000)
+        return points, (modes if labels else None)
+    if name == "digits":
+        x, y = _load_digits(labels)
+        value_range = value_range or (0.0, 1.0)
+    elif name.startswith("idx:"):
+        x, y = _load_idx(name[4:], labels, split)
+        value_range = value_range or (0.0, 255.0)
+    elif name.startswith("npz:"):
+        x, y = _load_npz(name[4:], labels)
+    else:
+        raise ValueError(
+            f"load_arrays received {name!r}; expected 'digits', 'idx:<dir>', 'npz:<file>', "
+            f"or one of {MIXTURES} (TFDS names and 'folder:' go through load_dataset)."
+        )
+    if limit is not None:
+        x = x[:limit]
+        y = None if y is None else y[:limit]
+    x = check_images(_scale(x, value_range, name), name)
+    if y is not None:
+        y = np.asarray(y).astype(np.int32).reshape(-1)
+        if len(y) != len(x):
+            raise ValueError(f"{name} has {len(x)} images but {len(y)} labels.")
+    return x, y
+
+
+# ---------------------------------------------------------------- streaming sources
+
+
+def _load_tfds(name: str, labels: bool, split: str, data_dir: Optional[str]):
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # tfds raises its own DatasetNotFoundError.
+        raise ValueError(
+            f"Unknown dataset {name!r}: not 'digits', 'idx:<dir>', 'npz:<file>', "
+            f"'folder:<dir>', {MIXTURES}, nor a TFDS dataset ({e})."
+        ) from e
+    features = builder.info.features
+    if "image" not in features:
+        raise ValueError(f"TFDS dataset {name!r} has no 'image' feature; its features are {list(features)}.")
+    if labels and "label" not in features:
+        raise ValueError(f"TFDS dataset {name!r} has no 'label' feature; train it unconditionally.")
+    ds = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)
+
+    def convert(example):
+        image = tf.cast(example["image"], tf.float32) / 127.5 - 1.0
+        return (image, tf.cast(example["label"], tf.int32)) if labels else image
+
+    try:
+        count = builder.info.splits[split].num_examples
+    except KeyError:  # Not prepared yet (or mocked): ask the dataset itself.
+        count = int(ds.cardinality())
+        count = count if count >= 0 else None  # Unknown: checked when batches are drawn.
+    return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE), count
+
+
+def _load_folder(directory: str, labels: bool, image_size: Optional[Tuple[int, int]]):
+    import keras
+
+    if not os.path.isdir(directory):
+        raise ValueError(f"folder:{directory} is not a directory.")
+    files = [
+        os.path.join(root, f)
+        for root, _, names in os.walk(directory)
+        for f in names
+        if f.lower().endswith((".png", ".jpg", ".jpeg", ".bmp", ".gif"))
+    ]
+    if not files:
+        raise ValueError(f"folder:{directory} holds no image files (.png, .jpg, .jpeg, .bmp, .gif).")
+    first = tf.io.decode_image(tf.io.read_file(sorted(files)[0]), expand_animations=False)
+    color_mode = "grayscale" if first.shape[-1] == 1 else "rgb"
+    ds = keras.utils.image_dataset_from_directory(
+        directory,
+        labels="inferred" if labels else None,
+        label_mode="int" if labels else None,
+        color_mode=color_mode,
+        image_size=tuple(image_size or first.shape[:2]),
+        batch_size=None,
+        shuffle=False,
+    )
+
+    def convert(*example):
+        image = example[0] / 127.5 - 1.0
+        return (image, tf.cast(example[1], tf.int32)) if labels else image
+
+    return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE), len(files)
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+def load_dataset(
+    name: str = "digits",
+    batch_size: int = 64,
+    labels: bool = False,
+    split: str = "train",
+    shuffle: bool = True,
+    seed: Optional[int] = None,
+    limit: Optional[int] = None,
+    image_size: Optional[Tuple[int, int]] = None,
+    value_range: Optional[Tuple[float, float]] = None,
+    data_dir: Optional[str] = None,
+    cache: bool = True,
+) -> tf.data.Dataset:
+    """A `tf.data.Dataset` of batches for `GAN.fit`: images, or `(images, labels)`.
+
+    Images are float32 in [-1, 1], NHWC. The pipeline is cache -> shuffle ->
+    batch(drop_remainder=True) -> prefetch: whole batches keep per-replica batch
+    sizes equal under a distribution strategy.
+
+    Args:
+        name: a source (see the module docstring). Defaults to `"digits"`.
+        batch_size: global batch size. Defaults to 64.
+        labels: yield `(images, labels)` for a conditional GAN. Defaults to False.
+        split: `"train"` or `"test"` (TFDS split names pass through). Defaults to `"train"`.
+        shuffle: reshuffle every epoch. Defaults to True.
+        seed: shuffle seed. Defaults to `None`.
+        limit: keep the first `limit` examples. Defaults to all.
+        image_size: `(height, width)` for `folder:` sources. Defaults to the first image's.
+        value_range: `(min, max)` of the stored pixels for `npz:` data when the
+            guess (integers: [0, 255]; floats by their range) is wrong.
+        data_dir: TFDS data directory.
+        cache: keep decoded examples in memory after the first epoch. Defaults to True.
+    """
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"load_dataset received batch_size={batch_size!r}; expected an int >= 1.")
+    in_memory = name in MIXTURES or name == "digits" or name.startswith(("idx:", "npz:"))
+    if in_memory:
+        x, y = load_arrays(name, labels, split, value_range, limit)
+        ds, count = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)), len(x)
+        cache = False  # Already in memory.
+    else:
+        if name.startswith("folder:"):
+            ds, count = _load_folder(name[7:], labels, image_size)
+        else:
+            ds, count = _load_tfds(name, labels, split, data_dir)
+        if limit is not None:
+            ds, count = ds.take(limit), limit if count is None else min(count, limit)
+    if count == 0:
+        raise ValueError(f"{name} holds no examples.")
+    if count is not None and count < batch_size:
+        raise ValueError(
+            f"{name} has {count} examples, fewer than batch_size={batch_size}: with "
+            "drop_remainder=True that is zero batches. Lower batch_size."
+        )
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(min(count or 10_000, 60_000), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_image_folder(images: np.ndarray, directory: str, labels: Optional[np.ndarray] = None) -> int:
+    """Writes [-1, 1] images as PNGs that `load_dataset("folder:...")` reads back.
+
+    With `labels`, each image goes to a zero-padded class sub-folder (`0`..`9`, or
+    `00`..`99`), so `keras.utils.image_dataset_from_directory`'s alphanumeric
+    class order is the numeric one. Returns the number of files written.
+    """
+    pixels = to_uint8(images)
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != len(pixels):
+            raise ValueError(f"write_image_folder received {len(pixels)} images and {len(labels)} labels.")
+        width = len(str(max(int(labels.max()), 1)))
+    for i, image in enumerate(pixels):
+        folder = directory if labels is None else os.path.join(directory, f"{int(labels[i]):0{width}d}")
+        os.makedirs(folder, exist_ok=True)
+        tf.io.write_file(os.path.join(folder, f"{i:06d}.png"), tf.io.encode_png(image))
+    return len(pixels)

@@ -1,0 +1,14 @@
+"""Ready generators and discriminators, and the layers that let D see a whole batch."""
+
+from tfgan_kit.nets.dcgan import dcgan_discriminator, dcgan_generator
+from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev
+from tfgan_kit.nets.mlp import mlp_discriminator, mlp_generator
+
+__all__ = [
+    "dcgan_generator",
+    "dcgan_discriminator",
+    "mlp_generator",
+    "mlp_discriminator",
+    "MinibatchDiscrimination",
+    "MinibatchStdDev",
+]

@@ -1,0 +1,68 @@
+"""Building blocks the network builders share: option checks, normalizations, D's readout."""
+
+from typing import Optional, Tuple
+
+import keras
+from keras import layers
+
+G_NORMS = ("batch", "sync_batch", "instance", "none")
+D_NORMS = ("none", "batch", "instance", "layer", "spectral")
+UPSAMPLINGS = ("transpose", "nearest", "bilinear")
+MINIBATCH = (None, "stddev", "discrimination")
+CONDITIONINGS = ("projection", "channel")
+
+
+def check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"Received {name}={value!r}; expected one of {choices}.")
+
+
+def start_resolution(size: int) -> Tuple[int, int]:
+    """(start, doublings): size = start * 2**doublings with start >= 4 as small as possible."""
+    start, doublings = size, 0
+    while start % 2 == 0 and start // 2 >= 4:
+        start //= 2
+        doublings += 1
+    return start, doublings
+
+
+def check_image_shape(image_shape) -> Tuple[int, int, int]:
+    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
+        raise ValueError(
+            f"Received image_shape={tuple(image_shape)}; expected a square (size, size, channels)."
+        )
+    size, _, channels = (int(d) for d in image_shape)
+    if start_resolution(size)[1] == 0:
+        raise ValueError(
+            f"Received image size {size}; the DCGAN builders need a size of the form "
+            "s * 2**k with s >= 4 and k >= 1 (8, 16, 28, 32, 64, ...)."
+        )
+    return size, size, channels
+
+
+def normalization(kind: str):
+    if kind == "batch":
+        return layers.BatchNormalization()
+    if kind == "sync_batch":  # Statistics over the global batch under a tf.distribute strategy.
+        return layers.BatchNormalization(synchronized=True)
+    if kind == "instance":
+        return layers.GroupNormalization(groups=-1)  # Keras' instance norm.
+    if kind == "layer":
+        return layers.LayerNormalization()
+    return None
+
+
+def readout(h, labels, num_classes, conditioning: str, wrap):
+    """D's float32 logit from features `h`; plus <embed(label), h> for a projection D."""
+    logits = wrap(layers.Dense(1, dtype="float32"))(h)
+    if labels is None or conditioning != "projection":
+        return logits
+    embedded = wrap(layers.Embedding(num_classes, h.shape[-1], dtype="float32"))(labels)
+    projection = layers.Dot(axes=1, dtype="float32")([h, embedded])
+    return layers.Add(dtype="float32")([logits, projection])
+
+
+def label_input(num_classes: Optional[int]):
+    if num_classes is None:
+        return None
+    return keras.Input((), dtype="int32", name="labels")
