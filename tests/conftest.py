@@ -5,7 +5,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from tensorflow.python.framework import config as tf_config  # noqa: E402
 
 import tfgan_kit  # noqa: E402
 
@@ -19,6 +21,25 @@ def _seed_and_clean_session():
     keras.utils.set_random_seed(0)
     yield
     keras.mixed_precision.set_global_policy("float32")
+    # set_seed turns op determinism on for the whole process; other tests expect it off.
+    tf_config.disable_op_determinism()
+
+
+def digits(seed=0, limit=None, batch_size=64):
+    """The bundled digits as training batches."""
+    return tfgan_kit.load_dataset("digits", batch_size=batch_size, seed=seed, limit=limit)
+
+
+def values(variables):
+    """The variables' current values, copied."""
+    return [np.array(v.numpy()) for v in variables]
+
+
+def assert_same(a, b):
+    """Two lists of arrays are bitwise equal."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
 
 
 def tiny_gan(latent_dim=16, width=8, image_shape=(8, 8, 1), num_classes=None, seed=0, **compile_kwargs):

@@ -31,6 +31,7 @@ def label_agreement(gan, classifier, num_samples=500):
     return float(np.mean(classifier.predict(images.reshape(num_samples, -1)) == requested))
 
 
+@pytest.mark.slow
 def test_conditional_gan_trained_briefly_draws_the_requested_digit(digit_classifier):
     gan = tfgan_kit.GAN(
         tfgan_kit.dcgan_generator((8, 8, 1), 16, width=16, num_classes=10),
@@ -84,6 +85,7 @@ def test_conditional_discriminators_read_the_label(conditioning):
         tfgan_kit.dcgan_discriminator((8, 8, 1), num_classes=3, conditioning="film")
 
 
+@pytest.mark.slow
 def test_conditional_gan_trains_on_image_label_pairs_and_round_trips(tmp_path):
     images, labels = tfgan_kit.load_arrays("digits", labels=True, limit=64)
     gan = tiny_gan(num_classes=10)
@@ -95,6 +97,7 @@ def test_conditional_gan_trains_on_image_label_pairs_and_round_trips(tmp_path):
                                gan.generate(5, seed=2, labels=[0, 1, 2, 3, 4]), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_train_conditional_example_reports_label_agreement(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(

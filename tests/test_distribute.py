@@ -79,6 +79,7 @@ def _results(runs, name):
     return loaded
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("norm", ["none", "sync_batch"])
 def test_two_replicas_match_one_device_weights_and_logged_metrics(runs, norm):
     r = _results(runs, "mirrored")

@@ -110,6 +110,7 @@ print(json.dumps({"blocked": blocked, "leaked": leaked, "specs": specs}))
 """
 
 
+@pytest.mark.slow
 def test_plain_tensorflow_without_tfgan_kit_runs_every_signature(trained, conditional, tmp_path):
     (gan, path), (cgan, cpath) = trained, conditional
     rng = np.random.default_rng(0)
@@ -201,6 +202,7 @@ def test_conditional_sampling_uses_the_gan_prior_and_requested_labels(conditiona
         served["sample"](num_samples=tf.constant(5000), seed=tf.constant(0))
 
 
+@pytest.mark.slow
 def test_saved_model_cli_show_lists_both_signatures(trained):
     result = subprocess.run(
         [os.path.join(BIN, "saved_model_cli"), "show", "--dir", trained[1], "--all"],
@@ -298,6 +300,7 @@ def test_bad_input_gives_clear_errors(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["file"] + (["ro"] if os.geteuid() else [])
 
 
+@pytest.mark.slow
 def test_examples_export_at_the_end_of_training_and_from_a_checkpoint(tmp_path):
     run, root = tmp_path / "run", tmp_path / "models"
     train = subprocess.run(

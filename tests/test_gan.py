@@ -89,6 +89,7 @@ def test_reported_signals_match_known_discriminator_outputs():
     np.testing.assert_allclose(gan(real[:2]).numpy(), [[1.0], [1.0]], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_short_fit_on_digits_makes_samples_a_digit_classifier_recognises():
     from sklearn.linear_model import LogisticRegression
 
@@ -110,6 +111,7 @@ def test_short_fit_on_digits_makes_samples_a_digit_classifier_recognises():
     assert 0.2 < gan.get_metrics_result()["d_acc_real"] < 1.0
 
 
+@pytest.mark.slow
 def test_save_load_round_trip_keeps_networks_and_optimizer_state(tmp_path):
     data = tfgan_kit.load_dataset("digits", batch_size=32, seed=0, limit=128)
     gan = tiny_gan()
@@ -144,6 +146,7 @@ def test_uniform_prior_draws_inside_the_box():
     assert z.min() >= -1 and z.max() <= 1 and z.std() > 0.5
 
 
+@pytest.mark.slow
 def test_conditional_gan_trains_and_generates_requested_labels_shape():
     gan = tiny_gan(num_classes=10)
     data = tfgan_kit.load_dataset("digits", batch_size=32, labels=True, limit=64)

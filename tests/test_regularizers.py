@@ -93,6 +93,7 @@ def test_penalties_pass_labels_to_a_conditional_discriminator():
     assert np.isfinite(regularizers.gradient_penalty(d, x, images(9, (4, 8, 8, 1)), SEED, labels))
 
 
+@pytest.mark.slow
 def test_compile_adds_r1_and_gradient_penalty_to_the_discriminator_loss():
     """D's first-step loss with a penalty on is the plain loss plus the penalty term."""
     d_losses, r1_at_start = {}, None

@@ -1,22 +1,20 @@
-"""Mixed precision: policies run, variables stay float32, float16 is loss-scaled; no retracing."""
+"""Process-wide switches: precision policies run, variables stay float32, float16 is
+loss-scaled, no retracing; the same seed gives identical weights."""
 
-import os
 
 import keras
 import numpy as np
 import pytest
-from conftest import REPO, tiny_gan
+from conftest import assert_same, tiny_gan, values
 
 import tfgan_kit
 from tfgan_kit import runtime as precision
-from tfgan_kit._internal.state import training_state
-
-EXAMPLE = os.path.join(REPO, "examples", "train_dcgan.py")
-EPOCHS = 6
+from tfgan_kit.callbacks.training_state import training_state
 
 X = np.random.default_rng(0).uniform(-1, 1, (32, 8, 8, 1)).astype("float32")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_policies_train_with_float32_variables_and_outputs(policy):
     keras.mixed_precision.set_global_policy(policy)
@@ -105,24 +103,6 @@ def test_train_step_is_traced_once_across_epochs():
     assert CountingGAN.traces == 1
 
 
-@pytest.fixture(autouse=True)
-def _no_lasting_op_determinism():
-    yield  # set_seed turns it on for the whole process; other tests expect it off.
-    from tensorflow.python.framework import config
-
-    config.disable_op_determinism()
-
-
-def _values(variables):
-    return [np.array(v.numpy()) for v in variables]
-
-
-def _assert_same(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        np.testing.assert_array_equal(x, y)
-
-
 def _seeded_run(seed):
     tfgan_kit.set_seed(seed)
     data = tfgan_kit.load_dataset("digits", batch_size=32, seed=seed, limit=128)
@@ -131,10 +111,11 @@ def _seeded_run(seed):
     return gan
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_weights_and_another_seed_different_ones():
     first, again, other = _seeded_run(4), _seeded_run(4), _seeded_run(5)
     for key, variables in training_state(first).items():
-        _assert_same(_values(variables), _values(training_state(again)[key]))
+        assert_same(values(variables), values(training_state(again)[key]))
     for a, b in zip(first.trainable_weights, other.trainable_weights):
         assert not np.array_equal(a.numpy(), b.numpy()), a.path
     with pytest.raises(ValueError, match="seed=-1"):

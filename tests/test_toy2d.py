@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 import train_toy2d  # noqa: E402
 
 
+@pytest.mark.slow
 def test_recommended_recipe_covers_the_ring_in_a_short_run():
     # 3,000 steps (the learning rate decays over them; ~10-20 s on one core). Measured on
     # seeds 0, 1, 2: 8/8 modes, 79.5 / 86.8 / 79.8 % high quality, KL <= 0.017.
@@ -53,6 +54,7 @@ def test_recipes_are_complete_and_flags_override_them():
     assert recipe["beta2"] == train_toy2d.RECIPES["plain"]["beta2"]  # Unset: the recipe's.
 
 
+@pytest.mark.slow
 def test_train_toy2d_example_writes_plot_and_metrics(tmp_path):
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "examples", "train_toy2d.py"), "--mixture=ring8",

@@ -16,6 +16,13 @@ import tensorflow as tf
 
 from tfgan_kit._internal import batches
 
+__all__ = [
+    "STRATEGIES",
+    "strategy_from_name",
+    "is_multi_worker",
+    "check_dataset",
+]
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 

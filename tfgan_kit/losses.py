@@ -15,6 +15,20 @@ from typing import Callable, Tuple, Union
 
 import tensorflow as tf
 
+__all__ = [
+    "LOSSES",
+    "get",
+    "minimax_loss_dis",
+    "minimax_loss_gen",
+    "ns_loss_gen",
+    "hinge_loss_dis",
+    "hinge_loss_gen",
+    "least_squares_loss_dis",
+    "least_squares_loss_gen",
+    "wasserstein_loss_dis",
+    "wasserstein_loss_gen",
+]
+
 LossPair = Tuple[Callable, Callable]
 
 

@@ -10,6 +10,14 @@ from typing import Optional, Sequence
 import keras
 import tensorflow as tf
 
+__all__ = [
+    "gradient_penalty",
+    "r1_penalty",
+    "feature_matching_loss",
+    "feature_model",
+    "HistoricalAverage",
+]
+
 
 def _call_discriminator(discriminator, images, labels, training=True):
     inputs = images if labels is None else [images, labels]

@@ -9,34 +9,15 @@ import sys
 import time
 
 import keras
-import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, tiny_gan
+from conftest import REPO, assert_same, tiny_gan, values
 
 import tfgan_kit
-from tfgan_kit._internal.state import training_state
+from tfgan_kit.callbacks.training_state import training_state
 
 EXAMPLE = os.path.join(REPO, "examples", "train_dcgan.py")
 EPOCHS = 6
-
-
-@pytest.fixture(autouse=True)
-def _no_lasting_op_determinism():
-    yield  # set_seed turns it on for the whole process; other tests expect it off.
-    from tensorflow.python.framework import config
-
-    config.disable_op_determinism()
-
-
-def _values(variables):
-    return [np.array(v.numpy()) for v in variables]
-
-
-def _assert_same(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        np.testing.assert_array_equal(x, y)
 
 
 def _example(out):
@@ -44,6 +25,7 @@ def _example(out):
             "--width=8", "--latent_dim=16", "--seed=3", f"--output_dir={out}"]
 
 
+@pytest.mark.slow
 def test_sigkilled_example_resumes_with_the_same_command_to_the_uninterrupted_weights(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     whole = subprocess.Popen(_example(tmp_path / "whole"), env=env, text=True,
@@ -74,9 +56,9 @@ def test_sigkilled_example_resumes_with_the_same_command_to_the_uninterrupted_we
     b = keras.models.load_model(tmp_path / "killed" / "gan.keras")
     assert int(b.d_optimizer.iterations) == int(b.g_optimizer.iterations) == EPOCHS * 4
     # Weights and BatchNorm statistics (a .keras file does not store noise generator states).
-    _assert_same(_values(a.weights), _values(b.weights))
-    _assert_same(_values(a.d_optimizer.variables), _values(b.d_optimizer.variables))
-    _assert_same(_values(a.g_optimizer.variables), _values(b.g_optimizer.variables))
+    assert_same(values(a.weights), values(b.weights))
+    assert_same(values(a.d_optimizer.variables), values(b.d_optimizer.variables))
+    assert_same(values(a.g_optimizer.variables), values(b.g_optimizer.variables))
     assert not (tmp_path / "killed" / "backup").exists()  # Deleted once finished.
 
 
@@ -84,12 +66,13 @@ def _data():
     return tfgan_kit.load_dataset("digits", batch_size=32, seed=0, limit=64)
 
 
+@pytest.mark.slow
 def test_backup_restores_networks_optimizers_ema_noise_histories_and_epoch(tmp_path):
     kwargs = dict(generator_ema=0.9, historical_averaging=0.1)
     gan = tiny_gan(**kwargs)
     gan.fit(_data(), epochs=2, verbose=0,
             callbacks=[tfgan_kit.CrashSafeBackup(tmp_path, delete_on_finish=False)])
-    saved = {k: _values(v) for k, v in training_state(gan).items()}
+    saved = {k: values(v) for k, v in training_state(gan).items()}
     assert set(saved) == {"model", "d_optimizer", "g_optimizer", "_d_history", "_g_history"}
     assert int(gan.g_optimizer.iterations) == 4
 
@@ -97,15 +80,15 @@ def test_backup_restores_networks_optimizers_ema_noise_histories_and_epoch(tmp_p
     backup = tfgan_kit.CrashSafeBackup(tmp_path)
     backup.set_model(fresh)
     assert backup.restore() == 2
-    for key, values in training_state(fresh).items():
-        _assert_same(saved[key], _values(values))
+    for key, variables in training_state(fresh).items():
+        assert_same(saved[key], values(variables))
 
 
 def test_failed_backup_write_leaves_the_previous_backup_loadable(tmp_path):
     gan = tiny_gan()
     gan.fit(_data(), epochs=1, verbose=0,
             callbacks=[tfgan_kit.CrashSafeBackup(tmp_path, delete_on_finish=False)])
-    after_one = _values(gan.variables)
+    after_one = values(gan.variables)
     # The second backup's index cannot be written: its data file is already on disk.
     os.makedirs(tmp_path / "backup-2.index")
     with pytest.raises(tf.errors.OpError, match="backup-2.index"):
@@ -116,14 +99,15 @@ def test_failed_backup_write_leaves_the_previous_backup_loadable(tmp_path):
     backup = tfgan_kit.CrashSafeBackup(tmp_path)
     backup.set_model(fresh)
     assert backup.restore() == 1
-    _assert_same(after_one, _values(fresh.variables))
+    assert_same(after_one, values(fresh.variables))
 
 
+@pytest.mark.slow
 def test_unreadable_newest_backup_falls_back_to_the_one_before(tmp_path, caplog):
     gan = tiny_gan()
     gan.fit(_data(), epochs=1, verbose=0,
             callbacks=[tfgan_kit.CrashSafeBackup(tmp_path, delete_on_finish=False)])
-    after_one = _values(gan.variables)
+    after_one = values(gan.variables)
     gan.fit(_data(), epochs=2, verbose=0,
             callbacks=[tfgan_kit.CrashSafeBackup(tmp_path, delete_on_finish=False)])
     data_file = tmp_path / "backup-2.data-00000-of-00001"
@@ -135,7 +119,7 @@ def test_unreadable_newest_backup_falls_back_to_the_one_before(tmp_path, caplog)
     with caplog.at_level(logging.WARNING, logger="tfgan_kit"):
         assert backup.restore() == 1
     assert "skipped unreadable backups" in caplog.text
-    _assert_same(after_one, _values(fresh.variables))
+    assert_same(after_one, values(fresh.variables))
 
 
 def test_finished_run_deletes_only_its_backup_files(tmp_path):

@@ -13,6 +13,7 @@ def digits():
     return tfgan_kit.load_arrays("digits", labels=True)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Can save best model only")  # Epochs FIDMonitor skips.
 def test_fid_monitor_feeds_model_checkpoint(tmp_path, digits):
     x, _ = digits

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import tiny_gan
+from conftest import digits, tiny_gan
 
 import tfgan_kit
 from tfgan_kit.callbacks import GeneratorEMA
@@ -12,13 +12,10 @@ LR = 2e-4
 DIGITS, _ = tfgan_kit.load_arrays("digits")
 
 
-def _digits(seed=0, limit=None):
-    return tfgan_kit.load_dataset("digits", batch_size=64, seed=seed, limit=limit)
-
-
+@pytest.mark.slow
 def test_generator_ema_equals_a_hand_computed_average(tmp_path):
     gan = tiny_gan(generator_ema=0.9)
-    dataset = _digits(limit=6 * 64)
+    dataset = digits(limit=6 * 64)
     gan.fit(dataset.take(1), epochs=1, verbose=0)  # traces the step with decay 0.9
 
     class Weights(keras.callbacks.Callback):

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_gan
+from conftest import digits, tiny_gan
 
 import tfgan_kit
 from tfgan_kit.callbacks import (
@@ -17,10 +17,6 @@ from tfgan_kit.callbacks import (
 
 LR = 2e-4
 DIGITS, _ = tfgan_kit.load_arrays("digits")
-
-
-def _digits(seed=0, limit=None):
-    return tfgan_kit.load_dataset("digits", batch_size=64, seed=seed, limit=limit)
 
 
 def _gan(d_lr=LR, g_lr=LR, seed=0, **kwargs):
@@ -55,7 +51,7 @@ def test_discriminator_with_100x_learning_rate_is_caught_once_per_episode(caplog
     gan = _gan(d_lr=100 * LR)
     monitor = ImbalanceMonitor()
     with caplog.at_level(logging.WARNING, logger="tfgan_kit"):
-        history = gan.fit(_digits(), epochs=3, verbose=0, callbacks=[monitor])
+        history = gan.fit(digits(), epochs=3, verbose=0, callbacks=[monitor])
     assert [e["state"] for e in monitor.events] == ["discriminator_dominates"]
     event = monitor.events[0]
     assert event["step"] == 50  # the first full window
@@ -68,7 +64,7 @@ def test_discriminator_with_100x_learning_rate_is_caught_once_per_episode(caplog
 def test_stop_mode_ends_fit_with_the_reason():
     gan = _gan(d_lr=100 * LR)
     monitor = ImbalanceMonitor(mode="stop", window=20, verbose=0)
-    history = gan.fit(_digits(), epochs=5, verbose=0, callbacks=[monitor])
+    history = gan.fit(digits(), epochs=5, verbose=0, callbacks=[monitor])
     assert len(history.history["d_loss"]) == 1  # stopped in the first epoch (28 batches)
     assert 20 <= monitor.events[0]["step"] < 28
     assert "discriminator_dominates" in monitor.stop_reason
@@ -78,20 +74,21 @@ def test_stop_mode_ends_fit_with_the_reason():
 def test_frozen_discriminator_is_caught_as_generator_dominates():
     gan = _gan(d_lr=0.0, g_lr=100 * LR)  # D cannot learn; G exploits it
     monitor = ImbalanceMonitor(window=28, verbose=0)
-    gan.fit(_digits(), epochs=2, verbose=0, callbacks=[monitor])
+    gan.fit(digits(), epochs=2, verbose=0, callbacks=[monitor])
     assert [e["state"] for e in monitor.events] == ["generator_dominates"]
     event = monitor.events[0]
     assert event["step"] == 28
     assert event["d_fake"] > event["d_real"] and event["d_acc_fake"] < 0.1
 
 
+@pytest.mark.slow
 def test_rebalance_lowers_the_dominating_learning_rate_and_moves_the_signal():
     def run(mode):
         keras.utils.set_random_seed(0)
         gan = _gan(d_lr=100 * LR)
         monitor = ImbalanceMonitor(mode=mode, window=25, rebalance_factor=0.01,
                                              verbose=0)
-        history = gan.fit(_digits(), epochs=4, verbose=0, callbacks=[monitor])
+        history = gan.fit(digits(), epochs=4, verbose=0, callbacks=[monitor])
         return gan, monitor, history
 
     _, warned, _ = run("warn")
@@ -117,13 +114,14 @@ def test_rebalance_refuses_a_learning_rate_schedule():
         monitor.on_train_begin()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_healthy_training_raises_no_event(seed):
     keras.utils.set_random_seed(seed)
     gan = tiny_gan(seed=seed)  # default compile: Adam(2e-4, 0.5) for both networks
     imbalance = ImbalanceMonitor()
     collapse = ModeCollapseMonitor(DIGITS, seed=seed, warmup=0)  # stricter than the default
-    gan.fit(_digits(seed), epochs=4, verbose=0, callbacks=[imbalance, collapse])
+    gan.fit(digits(seed), epochs=4, verbose=0, callbacks=[imbalance, collapse])
     assert imbalance.events == [] and collapse.events == []
     # They did look: 112 batches, a full window from batch 50, four diversity checks.
     assert imbalance.state == "balanced" and len(collapse.history) == 4
@@ -143,7 +141,7 @@ def test_equilibrium_is_reported_once_per_episode_and_never_rebalanced(caplog):
     gan = _constant_discriminator(_gan(d_lr=0.0))
     monitor = ImbalanceMonitor(window=20, mode="rebalance", equilibrium_mode="warn")
     with caplog.at_level(logging.WARNING, logger="tfgan_kit"):
-        history = gan.fit(_digits(), epochs=2, verbose=0, callbacks=[monitor])
+        history = gan.fit(digits(), epochs=2, verbose=0, callbacks=[monitor])
     assert [e["state"] for e in monitor.events] == ["equilibrium"]
     event = monitor.events[0]
     assert event["step"] == 20 and event["action"] == "warned" and event["end_step"] is None
@@ -158,20 +156,21 @@ def test_equilibrium_is_reported_once_per_episode_and_never_rebalanced(caplog):
 def test_equilibrium_stop_ends_fit_with_the_reason():
     gan = _constant_discriminator(_gan(d_lr=0.0))
     monitor = ImbalanceMonitor(window=20, equilibrium_mode="stop", verbose=0)
-    history = gan.fit(_digits(), epochs=5, verbose=0, callbacks=[monitor])
+    history = gan.fit(digits(), epochs=5, verbose=0, callbacks=[monitor])
     assert len(history.history["d_loss"]) == 1  # stopped in the first epoch (28 batches)
     assert monitor.events[0]["step"] == 20 and monitor.events[0]["action"] == "stopped training"
     assert "equilibrium" in monitor.stop_reason
     # Opt-in: the default monitor sees the same run as balanced.
     default = ImbalanceMonitor(window=20, verbose=0)
-    gan.fit(_digits(), epochs=1, verbose=0, callbacks=[default])
+    gan.fit(digits(), epochs=1, verbose=0, callbacks=[default])
     assert default.events == [] and default.state == "balanced"
 
 
+@pytest.mark.slow
 def test_no_equilibrium_for_a_dominant_or_a_healthy_discriminator():
     gan = _gan(d_lr=100 * LR)
     monitor = ImbalanceMonitor(equilibrium_mode="warn", verbose=0)
-    gan.fit(_digits(), epochs=2, verbose=0, callbacks=[monitor])
+    gan.fit(digits(), epochs=2, verbose=0, callbacks=[monitor])
     assert [e["state"] for e in monitor.events] == ["discriminator_dominates"]
     # A healthy tiny D calls almost everything real: 55-57 % accuracy over these 56 batches,
     # yet D(x) - D(G(z)) > 0.04. Judged by accuracy alone (gap 1.0) it looks like equilibrium.
@@ -179,7 +178,7 @@ def test_no_equilibrium_for_a_dominant_or_a_healthy_discriminator():
     strict = ImbalanceMonitor(equilibrium_mode="warn", equilibrium_band=0.1, verbose=0)
     by_accuracy = ImbalanceMonitor(equilibrium_mode="warn", equilibrium_band=0.1,
                                    equilibrium_gap=1.0, verbose=0)
-    tiny_gan().fit(_digits(), epochs=2, verbose=0, callbacks=[strict, by_accuracy])
+    tiny_gan().fit(digits(), epochs=2, verbose=0, callbacks=[strict, by_accuracy])
     assert strict.events == [] and strict.state == "balanced"
     assert [e["state"] for e in by_accuracy.events] == ["equilibrium"]
     assert by_accuracy.events[0]["d_real"] - by_accuracy.events[0]["d_fake"] > 0.04
@@ -196,3 +195,69 @@ def test_equilibrium_arguments_are_validated_and_serialized():
         "stop", 0.1, 0.01)
     assert ImbalanceMonitor(**config).get_config() == config
     assert ImbalanceMonitor().get_config()["equilibrium_mode"] is None
+
+
+# ---------------------------------------------------------------- made-up logs, no training
+
+
+def _feed(monitor, batches, epoch=0):
+    """Feeds per-batch signal dicts to the hooks as Keras would: running means since the epoch."""
+    monitor.on_epoch_begin(epoch)
+    totals = dict.fromkeys(batches[0], 0.0)
+    for i, values in enumerate(batches):
+        totals = {k: totals[k] + values[k] for k in totals}
+        monitor.on_train_batch_end(i, {k: v / (i + 1) for k, v in totals.items()})
+    logs = {}
+    monitor.on_epoch_end(epoch, logs)
+    return logs
+
+
+def _monitor(**kwargs):
+    gan = tiny_gan()
+    monitor = ImbalanceMonitor(verbose=0, **kwargs)
+    monitor.set_model(gan)
+    monitor.set_params({"steps": None})
+    monitor.on_train_begin()
+    return gan, monitor
+
+
+D_WINS = {"d_real": 0.99, "d_fake": 0.02, "d_acc_real": 1.0, "d_acc_fake": 1.0}
+G_WINS = {"d_real": 0.55, "d_fake": 0.7, "d_acc_real": 0.6, "d_acc_fake": 0.02}
+HEALTHY = {"d_real": 0.6, "d_fake": 0.4, "d_acc_real": 0.7, "d_acc_fake": 0.7}
+EQUAL = {"d_real": 0.5, "d_fake": 0.5, "d_acc_real": 0.5, "d_acc_fake": 0.5}
+
+
+def test_made_up_discriminator_win_is_one_event_after_a_full_window():
+    _, monitor = _monitor(window=5)
+    logs = _feed(monitor, [HEALTHY] * 3 + [D_WINS] * 20)
+    assert [e["state"] for e in monitor.events] == ["discriminator_dominates"]
+    assert monitor.events[0]["step"] == 8 and monitor.events[0]["epoch"] == 1  # 5 winning batches
+    assert logs["imbalance_events"] == 1
+
+
+def test_made_up_generator_win_and_equilibrium_and_health():
+    _, monitor = _monitor(window=5, equilibrium_mode="warn")
+    _feed(monitor, [G_WINS] * 10)
+    _feed(monitor, [HEALTHY] * 10, epoch=1)  # ends the episode after a window of balance
+    _feed(monitor, [EQUAL] * 10, epoch=2)
+    assert [(e["state"], e["epoch"]) for e in monitor.events] == [
+        ("generator_dominates", 1), ("equilibrium", 3)]
+    assert monitor.events[0]["end_step"] is not None
+    _, quiet = _monitor(window=5, equilibrium_mode="warn")
+    _feed(quiet, [HEALTHY] * 50)
+    assert quiet.events == []
+
+
+def test_made_up_rebalance_scales_the_winner_down_to_its_floor():
+    gan, monitor = _monitor(window=5, mode="rebalance", min_lr_scale=0.01)
+    before = float(gan.d_optimizer.learning_rate.numpy())
+    logs = _feed(monitor, [D_WINS] * 30)  # the episode lasts: a further window, a further cut
+    assert logs["d_lr_scale"] == pytest.approx(0.01) and logs["g_lr_scale"] == 1.0
+    assert float(gan.d_optimizer.learning_rate.numpy()) == pytest.approx(before * 0.01)
+    assert monitor.events[0]["rebalances"] >= 1
+
+
+def test_made_up_stop_sets_stop_training_and_the_reason():
+    gan, monitor = _monitor(window=5, mode="stop")
+    _feed(monitor, [D_WINS] * 6)
+    assert gan.stop_training and "discriminator_dominates" in monitor.stop_reason

@@ -4,17 +4,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_gan
+from conftest import digits, tiny_gan
 
 import tfgan_kit
 from tfgan_kit.callbacks import ModeCollapseMonitor
 
 LR = 2e-4
 DIGITS, _ = tfgan_kit.load_arrays("digits")
-
-
-def _digits(seed=0, limit=None):
-    return tfgan_kit.load_dataset("digits", batch_size=64, seed=seed, limit=limit)
 
 
 def _ignore_z(gan):
@@ -44,7 +40,7 @@ def test_generator_that_ignores_z_is_caught_at_the_first_check_and_stop_stops(un
     gan.compile()  # re-trace with the frozen projection
     monitor = ModeCollapseMonitor(DIGITS, unit=unit, every=every, mode="stop", warmup=0,
                                   verbose=0)
-    history = gan.fit(_digits(), epochs=3, verbose=0, callbacks=[monitor])
+    history = gan.fit(digits(), epochs=3, verbose=0, callbacks=[monitor])
     assert len(monitor.history) == 1 and len(monitor.events) == 1
     event = monitor.events[0]
     assert (event["epoch"], event["step"]) == (1, step)
@@ -53,6 +49,7 @@ def test_generator_that_ignores_z_is_caught_at_the_first_check_and_stop_stops(un
     assert history.history["mode_collapse_events"] == [1]
 
 
+@pytest.mark.slow
 def test_restore_best_puts_back_the_most_diverse_healthy_weights():
     gan = tiny_gan(generator_ema=0.9)
 
@@ -63,7 +60,7 @@ def test_restore_best_puts_back_the_most_diverse_healthy_weights():
 
     monitor = ModeCollapseMonitor(DIGITS, mode="restore_best", warmup=0, verbose=0)
     record = _Record()
-    gan.fit(_digits(), epochs=3, verbose=0, callbacks=[Sabotage(), monitor, record])
+    gan.fit(digits(), epochs=3, verbose=0, callbacks=[Sabotage(), monitor, record])
     assert [h["epoch"] for h in monitor.history] == [1, 2, 3]
     assert len(monitor.events) == 1 and monitor.events[0]["epoch"] == 3
     best = monitor.best["epoch"]
@@ -109,3 +106,43 @@ def test_bad_real_data_is_named():
     monitor.set_model(tiny_gan())
     with pytest.raises(ValueError, match=r"shape \(10, 28, 28, 1\).*\(8, 8, 1\)"):
         monitor.on_train_begin()
+
+
+# ---------------------------------------------------------------- made-up statistics, no training
+
+
+def _checked(monitor, stats_sequence, gan):
+    """Runs `check` on a sequence of made-up statistics instead of measuring the generator."""
+    stats = iter(stats_sequence)
+    monitor.measure = lambda: dict(next(stats))
+    monitor.set_model(gan)
+    monitor.on_train_begin()
+    monitor.on_epoch_begin(0)
+    return [monitor.check() for _ in stats_sequence]
+
+
+HEALTHY_STATS = {"diversity_ratio": 0.3, "duplicate_rate": 0.0, "real_duplicate_rate": 0.0}
+COLLAPSED = {"diversity_ratio": 0.01, "duplicate_rate": 0.9, "real_duplicate_rate": 0.0}
+
+
+def test_made_up_collapse_is_one_event_per_episode_and_healthy_checks_none():
+    monitor = ModeCollapseMonitor(DIGITS, warmup=0, verbose=0)
+    flags = _checked(monitor, [HEALTHY_STATS, COLLAPSED, COLLAPSED, HEALTHY_STATS, COLLAPSED],
+                     tiny_gan())
+    assert flags == [False, True, True, False, True]
+    assert len(monitor.events) == 2 and monitor.events[0]["epoch"] == 1
+    assert len(monitor.history) == 5
+
+
+def test_made_up_checks_inside_the_warmup_never_fire():
+    monitor = ModeCollapseMonitor(DIGITS, warmup=10, verbose=0)
+    assert _checked(monitor, [COLLAPSED] * 3, tiny_gan()) == [False] * 3
+    assert monitor.events == [] and all(h["warmup"] for h in monitor.history)
+
+
+def test_made_up_class_coverage_below_the_minimum_fires():
+    monitor = ModeCollapseMonitor(DIGITS, warmup=0, verbose=0, min_class_coverage=0.5)
+    few = {**HEALTHY_STATS, "class_coverage": 0.2, "classes_covered": 2, "real_classes": 10,
+           "class_kl": 1.5}
+    assert _checked(monitor, [few], tiny_gan()) == [True]
+    assert monitor.events[0]["classes_covered"] == 2

@@ -6,26 +6,13 @@ import re
 
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
-from conftest import REPO, tiny_gan
+from conftest import REPO, tiny_gan, values
 
 import tfgan_kit
 
 EXAMPLE = os.path.join(REPO, "examples", "train_dcgan.py")
 EPOCHS = 6
-
-
-@pytest.fixture(autouse=True)
-def _no_lasting_op_determinism():
-    yield  # set_seed turns it on for the whole process; other tests expect it off.
-    from tensorflow.python.framework import config
-
-    config.disable_op_determinism()
-
-
-def _values(variables):
-    return [np.array(v.numpy()) for v in variables]
 
 
 def _data():
@@ -39,7 +26,7 @@ def _poisoned_data(bad_batch=1):
 
 
 def _finite(model):
-    return all(np.isfinite(w).all() for w in _values(model.weights))
+    return all(np.isfinite(w).all() for w in values(model.weights))
 
 
 def test_without_the_guard_a_poisoned_batch_ruins_the_weights():

@@ -3,8 +3,9 @@
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
-from conftest import tiny_gan
+from conftest import digits, tiny_gan
 
 import tfgan_kit
 from tfgan_kit.callbacks import SampleGrid
@@ -13,15 +14,12 @@ LR = 2e-4
 DIGITS, _ = tfgan_kit.load_arrays("digits")
 
 
-def _digits(seed=0, limit=None):
-    return tfgan_kit.load_dataset("digits", batch_size=64, seed=seed, limit=limit)
-
-
+@pytest.mark.slow
 def test_sample_grid_writes_pngs_and_a_tensorboard_image_summary(tmp_path):
     gan = tiny_gan()
     grids = SampleGrid(str(tmp_path / "png"), num_samples=16, scale=2,
                                  log_dir=str(tmp_path / "tb"))
-    gan.fit(_digits(limit=128), epochs=2, verbose=0, callbacks=[grids])
+    gan.fit(digits(limit=128), epochs=2, verbose=0, callbacks=[grids])
     assert sorted(os.listdir(tmp_path / "png")) == ["epoch_001.png", "epoch_002.png"]
     side = 2 * (4 * (8 + 1) + 1)  # 4x4 grid of 8x8 images, 1-pixel padding, scale 2
     png = tf.io.decode_png(tf.io.read_file(str(tmp_path / "png" / "epoch_002.png")))

@@ -169,6 +169,7 @@ def test_output_path_under_a_file_is_unwritable(tmp_path):
     assert (tmp_path / "file.txt").read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_example_refuses_an_output_dir_that_is_a_file(tmp_path):
     target = tmp_path / "results"
     target.write_text("a previous run's results")

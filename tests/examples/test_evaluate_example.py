@@ -16,6 +16,7 @@ def digits():
     return tfgan_kit.load_arrays("digits", labels=True)
 
 
+@pytest.mark.slow
 def test_evaluate_example_prints_a_table(tmp_path, digits):
     gan = tiny_gan(latent_dim=8, width=8)
     gan.save(tmp_path / "gan.keras")

@@ -26,6 +26,7 @@ def _run_generate(*args):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_folder_round_trip_is_class_balanced_and_exact(conditional_checkpoint, tmp_path):
     path, gan = conditional_checkpoint
     out = tmp_path / "synthetic"
@@ -41,6 +42,7 @@ def test_folder_round_trip_is_class_balanced_and_exact(conditional_checkpoint, t
     np.testing.assert_allclose(x.numpy(), expected[order], atol=1 / 127.5 + 1e-6)
 
 
+@pytest.mark.slow
 def test_npz_round_trip(conditional_checkpoint, tmp_path):
     path, _ = conditional_checkpoint
     out = tmp_path / "synthetic.npz"

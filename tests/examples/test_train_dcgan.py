@@ -5,9 +5,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 
+@pytest.mark.slow
 def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(

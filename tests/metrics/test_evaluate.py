@@ -28,6 +28,7 @@ def test_evaluate_ranks_real_above_noise_above_collapse(digits):
     assert real["num_fake"] == 897 and real["num_real"] == 900 and real["eval_seconds"] > 0
 
 
+@pytest.mark.slow
 def test_evaluate_reads_every_kind_of_generator(tmp_path, digits):
     gan = tiny_gan(latent_dim=8, width=8)
     from_gan = evaluation.generate_images(gan, 100, seed=3)
@@ -63,3 +64,17 @@ def test_manifold_metrics_compare_equal_sized_sets():
     assert unequal["coverage"] < 0.8  # What comparing 4,000 balls with 1,000 samples gives.
     # FID keeps every real sample: identical to the direct call.
     assert scores["fid"] == tfgan_kit.metrics.frechet_distance(real, fake)
+
+
+def test_a_bare_generator_gets_the_gans_prior_when_told():
+    # Before: a bare generator always got normal noise, even from a uniform-prior GAN.
+    gan = tfgan_kit.GAN(tfgan_kit.dcgan_generator((8, 8, 1), 16, width=8),
+                        tfgan_kit.dcgan_discriminator((8, 8, 1), width=8), latent_dim=16,
+                        latent_distribution="uniform")
+    expected = gan.generate(12, seed=3)
+    uniform = evaluation.generate_images(gan.generator, 12, seed=3, latent_distribution="uniform")
+    np.testing.assert_allclose(uniform, expected, rtol=1e-5, atol=1e-6)
+    normal = evaluation.generate_images(gan.generator, 12, seed=3)
+    assert not np.allclose(normal, expected, atol=1e-3)
+    with pytest.raises(ValueError, match="latent_distribution='cauchy'"):
+        evaluation.generate_images(gan.generator, 12, latent_distribution="cauchy")

@@ -85,6 +85,7 @@ def test_inception_without_weights_fails_fast_and_clearly(tmp_path, monkeypatch)
     assert time.time() - start < 1.0
 
 
+@pytest.mark.slow
 def test_inception_uses_weights_from_the_keras_cache(tmp_path, monkeypatch):
     import h5py
     from keras.src.legacy.saving import legacy_h5_format

@@ -107,6 +107,7 @@ def test_discriminator_builders_offer_the_layers(minibatch):
         tfgan_kit.mlp_discriminator(2, (8,), minibatch="std")
 
 
+@pytest.mark.slow
 def test_a_discriminator_with_the_layer_catches_a_collapsed_batch():
     """Each collapsed sample is a real point, so only a batch statistic can expose it.
 

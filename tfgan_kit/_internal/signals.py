@@ -43,6 +43,6 @@ def report(message: str, verbose: int, level: int = logging.WARNING) -> None:
     if not verbose:
         return
     if level >= logging.WARNING or (logger.isEnabledFor(level) and logger.hasHandlers()):
-        logger.log(level, message)
+        logger.log(level, message, stacklevel=2)  # the record names the callback's line
     else:
         print(message)

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from tfgan_kit._internal.keras_access import set_initial_epoch
 from tfgan_kit._internal.signals import report
-from tfgan_kit._internal.state import all_finite, flat, training_state
+from tfgan_kit.callbacks.training_state import all_finite, flat, training_state
 
 
 class CrashSafeBackup(keras.callbacks.Callback):

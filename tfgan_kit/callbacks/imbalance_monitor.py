@@ -35,27 +35,8 @@ class ImbalanceMonitor(keras.callbacks.Callback):
       generator carries little information and training on wastes compute;
     - `"balanced"` otherwise.
 
-    Why these defaults: the healthy band reported in practice is ~50-95 %
-    discriminator accuracy, so 95 % is the edge, and D(G(z)) < 0.1 is "near 0"
-    (the non-saturating generator loss -log D(G(z)) then has little to work
-    with). "D(G(z)) near 1" is rare in absolute terms: measured on `digits`, a
-    frozen discriminator exploited by a 100x generator learning rate saturates at
-    D(G(z)) = 0.69, and healthy small discriminators sit at D(G(z)) = 0.55 with
-    fake accuracy under 5 % (all their logits are positive) while still ranking
-    real above fake by 0.07-0.17. So generator dominance is "D prefers fakes to
-    real data and calls almost all of them real", which healthy runs never showed.
-    A window of 50 batches is ~2 epochs of `digits` and 5 % of an MNIST epoch:
-    long enough to ignore single-batch spikes, short enough to act early. A
-    rebalance factor of 0.1 (floor 0.01): halving was too gentle once D had won
-    (measured on `digits` with a 100x D learning rate: D(G(z)) still 0.013 after
-    150 more batches), while 0.1 then 0.01 ended the episode (train_dcgan.py
-    defaults: at batch 180, last epoch D accuracy 77 %, D(G(z)) 0.29).
-    Why equilibrium also needs D(x) ~ D(G(z)): accuracy alone is measured at
-    the 0.5 threshold, and healthy small discriminators on `digits` that call
-    almost everything real (real/fake accuracy ~100 %/5 %) sit at 51-57 %
-    accuracy for much of training while still ranking real above fake by
-    D(x) - D(G(z)) = 0.02-0.16 (6 runs of 10-20 epochs, widths 8 and 32; the
-    smallest window gap was 0.021); a gap of 0.01 keeps those out.
+    Why these defaults (the measurements behind each threshold) is in
+    `docs/concepts.md`, "Why the monitors' defaults".
 
     An *episode* starts when the windowed state leaves `"balanced"` (or switches
     side) and ends after a whole window of balance. Per episode: `mode="warn"`
@@ -75,15 +56,11 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     that epoch; plus `equilibrium_events` when `equilibrium_mode` is set, and
     `d_lr_scale` / `g_lr_scale` in rebalance mode), so `History` keeps them.
 
-    How it reads the signals: Keras hands callbacks *running means since the
-    epoch began*, not per-batch values. From two consecutive calls, after s and
-    t batches, the mean over the batches in between is exactly
-    `(m_t * t - m_s * s) / (t - s)`; this also holds with `steps_per_execution=k`,
-    when the callback only runs every k batches. Under a `tf.distribute`
-    strategy the logs are already reduced over replicas (the trackers are
-    sync-on-read), so the monitor sees global means, and the learning-rate
-    variables it assigns are mirrored, so every replica gets the new rate
-    (behaviour to test: "monitors read global values under MirroredStrategy").
+    Keras hands callbacks running means since the epoch began; the monitor
+    recovers the exact mean of the batches since its last call from two of them,
+    also with `steps_per_execution=k`. Under a `tf.distribute` strategy the logs
+    are already global means, and the learning-rate variables it assigns are
+    mirrored, so every replica gets the new rate.
 
     Args:
         window: batches the state is averaged over. Defaults to 50.

@@ -36,20 +36,10 @@ class ModeCollapseMonitor(keras.callbacks.Callback):
       in the real batch appear among the generated samples (also reported:
       `class_kl`, KL(real class histogram || generated), add-half smoothed).
 
-    Why these defaults: measured on `digits` (8x8, 128 samples), healthy
-    generators score a diversity ratio of 0.12-0.15 after their first epoch,
-    rising to 0.36 by epoch 10 (early samples are washed out: the generator's
-    BatchNormalization moving statistics lag behind training), and a duplicate
-    rate of 0-0.02; a generator that ignores z scores 0 and 1.0, one with a
-    1-D latent space 0.02 and 0.99, and one exploiting a frozen discriminator
-    climbs to a duplicate rate of 0.55 within 3 epochs. `min_diversity=0.05` and
-    `max_duplicate_rate=0.25` sit between those. Diversity in pixel space grows
-    with training, so these thresholds catch collapse, not immaturity -- after a
-    `warmup`: an untrained generator in inference mode (BatchNormalization still
-    at its initial moving statistics) draws nearly the same image for every z.
-    On MNIST the example's generator scored a diversity ratio of 0.02-0.07 with
-    95-100 % near duplicates for its first ~150 steps, then 0.2 and 0 % by step
-    200; hence no check fires (or saves weights) before 500 generator steps.
+    Diversity in pixel space grows with training, so the thresholds catch
+    collapse, not immaturity -- after a `warmup`: an untrained generator in
+    inference mode draws nearly the same image for every z. The measurements
+    behind the defaults are in `docs/concepts.md`, "Why the monitors' defaults".
 
     Per episode (consecutive collapsed checks): `mode="warn"` logs one line
     (logger `"tfgan_kit"`); `"stop"` ends `fit` and keeps the reason in

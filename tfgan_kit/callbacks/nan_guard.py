@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from tfgan_kit._internal.signals import report
-from tfgan_kit._internal.state import all_finite, flat, training_state
+from tfgan_kit.callbacks.training_state import all_finite, flat, training_state
 
 class NaNGuard(keras.callbacks.Callback):
     """Undoes a step that made the losses or weights NaN, instead of training on garbage.

@@ -1,4 +1,7 @@
-"""A GAN's whole training state as variables: what a backup saves and the NaN guard restores."""
+"""A GAN's training state as variables: what `CrashSafeBackup` saves and `NaNGuard` restores.
+
+The part the two callbacks share, as Keras keeps `monitor_callback.py` beside its callbacks.
+"""
 
 from typing import Dict, List
 
