@@ -25,6 +25,8 @@ from tfgan_kit.nets import (
     dcgan_generator,
     mlp_discriminator,
     mlp_generator,
+    resnet_discriminator,
+    resnet_generator,
 )
 from tfgan_kit.plotting import plot_history, plot_mixture_samples, save_image_grid
 from tfgan_kit.runtime import set_precision, set_seed
@@ -39,6 +41,8 @@ __all__ = [
     "dcgan_discriminator",
     "mlp_generator",
     "mlp_discriminator",
+    "resnet_generator",
+    "resnet_discriminator",
     "MinibatchDiscrimination",
     "MinibatchStdDev",
     "SampleGrid",

@@ -82,3 +82,16 @@ def test_resize_convolution_generators_have_every_size_and_train(size, upsamplin
     logs = gan.train_on_batch(np.zeros((4, size, size, 1), np.float32), return_dict=True)
     assert np.isfinite(logs["g_loss"])
     assert all(not np.array_equal(b, w.numpy()) for b, w in zip(before, g.trainable_weights))
+
+
+def test_spectral_norm_keeps_the_label_projection_and_float32_logits():
+    # SpectralNormalization casts to its input's dtype: int32 labels once zeroed the class
+    # embeddings (labels ignored) and bfloat16 features gave bfloat16 logits.
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    d = tfgan_kit.dcgan_discriminator((8, 8, 1), width=8, norm="spectral", num_classes=3, dropout=0)
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 8, 8, 1)).astype("float32")
+    zeros, twos = d([images, np.zeros(4, "int32")]), d([images, np.full(4, 2, "int32")])
+    assert zeros.dtype == "float32"
+    assert not np.allclose(zeros, twos)
+    plain = tfgan_kit.dcgan_discriminator((8, 8, 1), width=8, norm="spectral")
+    assert plain(images).dtype == "float32"

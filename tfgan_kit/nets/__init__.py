@@ -3,12 +3,15 @@
 from tfgan_kit.nets.dcgan import dcgan_discriminator, dcgan_generator
 from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev
 from tfgan_kit.nets.mlp import mlp_discriminator, mlp_generator
+from tfgan_kit.nets.resnet import resnet_discriminator, resnet_generator
 
 __all__ = [
     "dcgan_generator",
     "dcgan_discriminator",
     "mlp_generator",
     "mlp_discriminator",
+    "resnet_generator",
+    "resnet_discriminator",
     "MinibatchDiscrimination",
     "MinibatchStdDev",
 ]

@@ -66,3 +66,14 @@ def label_input(num_classes: Optional[int]):
     if num_classes is None:
         return None
     return keras.Input((), dtype="int32", name="labels")
+
+
+def spectral(layer):
+    """`SpectralNormalization` computing in `layer`'s dtype, so the float32 readout stays float32."""
+    wrapped = layers.SpectralNormalization(layer, dtype=layer.dtype_policy)
+    if not isinstance(layer, layers.Embedding):
+        return wrapped
+    # SpectralNormalization casts its output to its input's dtype: int32 labels would truncate
+    # the class embeddings to integers (zeros). Look them up with float ids (exact below 2**24).
+    as_float = layers.Rescaling(1.0, dtype="float32")
+    return lambda labels: wrapped(as_float(labels))

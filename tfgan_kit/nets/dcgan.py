@@ -16,7 +16,7 @@ from keras import layers
 
 from tfgan_kit.nets.common import (
     CONDITIONINGS, D_NORMS, G_NORMS, MINIBATCH, UPSAMPLINGS, check_choice, check_image_shape,
-    label_input, normalization, readout, start_resolution,
+    label_input, normalization, readout, spectral, start_resolution,
 )
 from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev
 
@@ -138,7 +138,7 @@ def dcgan_discriminator(
         h = layers.Concatenate()([images, layers.Reshape((size, size, 1))(plane)])
 
     def wrap(layer):
-        return layers.SpectralNormalization(layer) if norm == "spectral" else layer
+        return spectral(layer) if norm == "spectral" else layer
 
     filters = width
     for i in range(max(doublings, 2)):

@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 import keras
 from keras import layers
 
-from tfgan_kit.nets.common import CONDITIONINGS, MINIBATCH, check_choice, label_input, readout
+from tfgan_kit.nets.common import CONDITIONINGS, MINIBATCH, check_choice, label_input, readout, spectral
 from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev
 
 
@@ -57,7 +57,7 @@ def mlp_discriminator(
         h = layers.Concatenate()([x, layers.Embedding(num_classes, input_dim)(labels)])
 
     def wrap(layer):
-        return layers.SpectralNormalization(layer) if norm == "spectral" else layer
+        return spectral(layer) if norm == "spectral" else layer
 
     for units in hidden:
         h = wrap(layers.Dense(units))(h)
