@@ -26,8 +26,8 @@ flags.DEFINE_string("reference", None, "start:stop slice of --dataset used as th
 flags.DEFINE_integer("num_samples", 2000, "Images to generate (or the most to take from --candidates).",
                      lower_bound=2)
 flags.DEFINE_list("metrics", None, "Comma-separated subset of metrics. Default: all the extractor supports.")
-flags.DEFINE_enum("extractor", "auto", ["auto", "mnist28", "digits8", "inception"], "Feature extractor.")
-flags.DEFINE_string("inception_weights", None, "Local InceptionV3 no-top weights (.h5) for --extractor=inception.")
+flags.DEFINE_enum("features", "auto", ["auto", "mnist28", "digits8", "inception"], "Feature space.")
+flags.DEFINE_string("inception_weights", None, "Local InceptionV3 no-top weights (.h5) for --features=inception.")
 flags.DEFINE_integer("seed", 0, "Noise seed (and KID subsets).")
 flags.DEFINE_string("output", None, "Also write the scores to this JSON file.")
 FLAGS = flags.FLAGS
@@ -52,12 +52,12 @@ def main(argv):
         source, label = _slice(images, FLAGS.candidates)[: FLAGS.num_samples], f"real images {FLAGS.candidates}"
     else:
         source, label = FLAGS.model, FLAGS.model
-    if FLAGS.extractor == "auto":
+    if FLAGS.features == "auto":
         extractor = metrics.default_extractor(real.shape[1:])
     else:
-        extractor = metrics.feature_extractor(FLAGS.extractor, weights=FLAGS.inception_weights)
+        extractor = metrics.feature_extractor(FLAGS.features, weights=FLAGS.inception_weights)
     scores = metrics.evaluate(source, real, metrics=FLAGS.metrics, num_samples=FLAGS.num_samples,
-                                 extractor=extractor, seed=FLAGS.seed, verbose=0)
+                                 features=extractor, seed=FLAGS.seed, verbose=0)
 
     print(f"\n{scores['num_fake']} images from {label} vs {scores['num_real']} real images of "
           f"{FLAGS.dataset} {FLAGS.reference or '(all)'}; {extractor.description}; {scores['eval_seconds']:.1f} s.\n")

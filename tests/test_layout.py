@@ -195,6 +195,7 @@ def test_only_keras_access_touches_keras_private_names():
         if module != "tfgan_kit._internal.keras_access":
             source = open(path).read()
             assert not [p for p in private if f".{p}" in source], module
+            assert "keras.src" not in source, module
 
 
 def test_importing_the_package_changes_no_global_state():

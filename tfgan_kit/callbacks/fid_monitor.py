@@ -12,7 +12,7 @@ from tfgan_kit.metrics.evaluation import (
     ALL_METRICS, LOWER_IS_BETTER, check_metrics, generate_images, real_images, resolve_extractor,
     score_features,
 )
-from tfgan_kit.metrics.extractors import FeatureExtractor
+from tfgan_kit.metrics.extractors import FeatureExtractor, choose_features
 
 
 class FIDMonitor(keras.callbacks.Callback):
@@ -33,9 +33,12 @@ class FIDMonitor(keras.callbacks.Callback):
         every: evaluate every `every` epochs. Defaults to 1.
         num_samples: generated images per evaluation. Defaults to 1000.
         num_real: real images used. Defaults to all.
-        extractor: as in `evaluate`. Defaults to the classifier that fits the shape.
+        extractor: the former name of `features`; give one of them. Defaults to `None`.
         seed: seed of the fixed noise. Defaults to 0.
         verbose: 0 silences the line with the value and its cost. Defaults to 1.
+        features: the feature space, as in `evaluate`: `"mnist28"`, `"digits8"`,
+            `"inception"` or a `FeatureExtractor`. Defaults to `None`: the bundled
+            classifier that fits the shape, else InceptionV3.
 
     Example:
 
@@ -51,7 +54,7 @@ class FIDMonitor(keras.callbacks.Callback):
 
     def __init__(self, real_dataset, metric: str = "fid", every: int = 1, num_samples: int = 1000,
                  num_real: Optional[int] = None, extractor: Union[None, str, FeatureExtractor] = None,
-                 seed: int = 0, verbose: int = 1):
+                 seed: int = 0, verbose: int = 1, features: Union[None, str, FeatureExtractor] = None):
         super().__init__()
         if metric not in ALL_METRICS:
             raise ValueError(f"FIDMonitor received metric={metric!r}; expected one of {ALL_METRICS}.")
@@ -59,7 +62,8 @@ class FIDMonitor(keras.callbacks.Callback):
             raise ValueError(f"FIDMonitor received every={every}, num_samples={num_samples}; "
                              "expected every >= 1 and num_samples >= 2.")
         self.real_dataset, self.metric, self.every = real_dataset, metric, every
-        self.num_samples, self.num_real, self.extractor = num_samples, num_real, extractor
+        self.extractor = choose_features(features, extractor, "FIDMonitor")
+        self.num_samples, self.num_real = num_samples, num_real
         self.seed, self.verbose = seed, verbose
         self.log_name = f"val_{metric}"
         self.mode = "min" if metric in LOWER_IS_BETTER else "max"

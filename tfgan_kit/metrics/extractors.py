@@ -6,24 +6,39 @@
   the 128-d (64-d) penultimate layer, named `features`; the softmax gives the
   classifier score and the classes covered.
 - `"inception"`: `keras.applications.InceptionV3` pool3 (2048-d, images resized to
-  299x299), only when its weights are on disk: nothing here ever downloads.
+  299x299). Its weights come from `weights=`, Keras' cache, or one download into that
+  cache where there is a network; offline, it fails within a second, saying where to put
+  the file.
 """
 
 import functools
 import json
 import os
-from typing import Callable, Dict, Optional, Sequence, Tuple
+import socket
+import tempfile
+import threading
+import urllib.parse
+import urllib.request
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan_kit._internal.arrays import check_images
+from tfgan_kit._internal.keras_access import keras_home
 
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSETS = os.path.join(PACKAGE, "assets", "digit_classifier")
 DIGIT_CLASSIFIERS = {"mnist28": (28, 28, 1), "digits8": (8, 8, 1)}
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# Where and how keras.applications.InceptionV3(include_top=False) gets them (keras/src/applications/inception_v3.py).
+INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+                         + INCEPTION_WEIGHTS)
+INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
+# keras.utils.get_file's cache when Keras' home is not writable.
+KERAS_TMP_HOME = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
+PROBE_TIMEOUT = 1.0  # Seconds to wait for a TCP connection to the download host.
 
 
 class FeatureExtractor:
@@ -67,6 +82,9 @@ class FeatureExtractor:
                 probabilities.append(np.asarray(out[1], np.float64))
         return np.concatenate(features), (np.concatenate(probabilities) if probabilities else None)
 
+    def __repr__(self):
+        return f"FeatureExtractor(name={self.name!r})"
+
 
 # ------------------------------------------------------------------ the extractors
 
@@ -103,24 +121,82 @@ def digit_classifier_metadata() -> Dict[str, dict]:
 
 def _keras_cache_dirs() -> list:
     """Where `keras.applications` caches weights (it falls back to /tmp/.keras when home is read-only)."""
-    return [os.path.join(keras.config.keras_home(), "models"), os.path.join("/tmp", ".keras", "models")]
+    return [os.path.join(keras_home(), "models"), os.path.join(KERAS_TMP_HOME, "models")]
+
+
+def _can_connect(host: str, port: int, timeout: float = PROBE_TIMEOUT) -> bool:
+    """Whether a TCP connection to `host:port` opens within `timeout` seconds, name lookup included.
+
+    The lookup has no timeout of its own, so the probe runs in a daemon thread that is
+    abandoned when the time is up.
+    """
+    opened = []
+
+    def probe():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            opened.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, name="tfgan_kit-network-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(opened)
+
+
+def _download_endpoint(url: str) -> Tuple[str, int]:
+    """The host and port a download of `url` connects to first: the HTTPS proxy if one is set."""
+    host = urllib.parse.urlsplit(url).hostname
+    proxy = urllib.request.getproxies().get("https")
+    if proxy and not urllib.request.proxy_bypass(host):
+        parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    return host, 443
+
+
+def _missing_inception_weights(reason: str) -> FileNotFoundError:
+    cached = [os.path.join(d, INCEPTION_WEIGHTS) for d in _keras_cache_dirs()]
+    return FileNotFoundError(
+        f"InceptionV3 weights not found in Keras' cache (looked for {cached}) and {reason}. "
+        f"Fetch {INCEPTION_WEIGHTS_URL} (md5 {INCEPTION_WEIGHTS_MD5}) on a machine with a network "
+        f"and put it at {cached[0]}, or pass its path: "
+        f"tfgan_kit.feature_extractor('inception', weights=<path>). "
+        "For digits use a bundled classifier instead: features='mnist28' or 'digits8'."
+    )
 
 
 def inception_weights_path(weights: Optional[str] = None) -> str:
-    """A local InceptionV3 no-top weights file: `weights`, or Keras' cache. Raises if there is none.
+    """A local InceptionV3 no-top weights file: `weights`, Keras' cache, or one download into it.
 
-    Never downloads: a machine without a network would hang or fail slowly.
+    Without `weights` and without a cached file, the file Keras itself uses is downloaded
+    once with `keras.utils.get_file` (same origin, same md5) into Keras' cache, so later
+    runs are offline. The download host is probed first (a TCP connection, within
+    `PROBE_TIMEOUT` seconds), so a machine without a network fails at once, with a
+    `FileNotFoundError` that says where to put the file, instead of hanging.
     """
-    candidates = [weights] if weights else [os.path.join(d, INCEPTION_WEIGHTS) for d in _keras_cache_dirs()]
-    for path in candidates:
-        if os.path.isfile(os.path.expanduser(path)):
-            return os.path.expanduser(path)
-    raise FileNotFoundError(
-        f"InceptionV3 weights not found (looked for {candidates}); tfgan_kit never downloads them. "
-        f"On a machine with a network, `keras.applications.InceptionV3(include_top=False)` caches "
-        f"{INCEPTION_WEIGHTS} in ~/.keras/models/; copy it there or pass its path as weights=. "
-        f"For digits use a bundled classifier instead: extractor='mnist28' or 'digits8'."
-    )
+    if weights:
+        path = os.path.expanduser(str(weights))
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"feature_extractor('inception') received weights={weights!r}: no such file; expected "
+                f"a weights file of keras.applications.InceptionV3(include_top=False) ({INCEPTION_WEIGHTS} "
+                f"from {INCEPTION_WEIGHTS_URL}, or a .weights.h5 saved by model.save_weights)."
+            )
+        return path
+    for directory in _keras_cache_dirs():
+        path = os.path.join(directory, INCEPTION_WEIGHTS)
+        if os.path.isfile(path):
+            return path
+    host, port = _download_endpoint(INCEPTION_WEIGHTS_URL)
+    if not _can_connect(host, port):
+        raise _missing_inception_weights(
+            f"this machine has no network ({host}:{port} could not be reached within {PROBE_TIMEOUT:g} s)")
+    try:
+        return keras.utils.get_file(INCEPTION_WEIGHTS, INCEPTION_WEIGHTS_URL, cache_subdir="models",
+                                    file_hash=INCEPTION_WEIGHTS_MD5)
+    except Exception as error:  # get_file raises bare Exceptions for network errors.
+        raise _missing_inception_weights(f"downloading it failed ({error})") from error
 
 
 def _inception_preprocess(batch):
@@ -135,7 +211,9 @@ def feature_extractor(name: str = "mnist28", weights: Optional[str] = None,
 
     Args:
         name: which extractor. Defaults to `"mnist28"`.
-        weights: for `"inception"`, a local weights file. Defaults to Keras' cache.
+        weights: for `"inception"`, a local weights file. Defaults to `None`: Keras'
+            cache, downloaded into it once where there is a network
+            (see `inception_weights_path`).
         batch_size: images per forward pass. Defaults to 256 (32 for Inception).
     """
     if name in DIGIT_CLASSIFIERS:
@@ -146,7 +224,7 @@ def feature_extractor(name: str = "mnist28", weights: Optional[str] = None,
                        f"held-out accuracy {meta.get('held_out_accuracy', float('nan')):.2%}")
         return FeatureExtractor(model, name, DIGIT_CLASSIFIERS[name], None, batch_size or 256, description)
     if name == "inception":
-        path = inception_weights_path(weights)  # Raises before building anything.
+        path = inception_weights_path(weights)  # Downloads or raises before building anything.
         model = keras.applications.InceptionV3(
             include_top=False, pooling="avg", weights=path, input_shape=(299, 299, 3)
         )
@@ -157,8 +235,21 @@ def feature_extractor(name: str = "mnist28", weights: Optional[str] = None,
     )
 
 
+def choose_features(features: Union[None, str, FeatureExtractor], extractor: Union[None, str, FeatureExtractor],
+                    who: str) -> Union[None, str, FeatureExtractor]:
+    """The one of `features` and `extractor` (its former name) that `who` was given, checked."""
+    if features is not None and extractor is not None:
+        raise ValueError(f"{who} received features={features!r} and extractor={extractor!r}; expected "
+                         "only one of them (extractor is the former name of features).")
+    argument, value = ("features", features) if features is not None else ("extractor", extractor)
+    if not (value is None or isinstance(value, (str, FeatureExtractor))):
+        raise ValueError(f"{who} received {argument}={value!r}; expected None, one of "
+                         f"{(*DIGIT_CLASSIFIERS, 'inception')} or a FeatureExtractor.")
+    return value
+
+
 def default_extractor(image_shape: Sequence[int]) -> FeatureExtractor:
-    """The bundled classifier that fits `image_shape`, else InceptionV3 (if its weights are local)."""
+    """The bundled classifier that fits `image_shape`, else InceptionV3 (cached or downloaded once)."""
     for name, shape in DIGIT_CLASSIFIERS.items():
         if tuple(image_shape) == shape:
             return feature_extractor(name)
