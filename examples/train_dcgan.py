@@ -6,6 +6,8 @@ minute on two CPU cores:
     python examples/train_dcgan.py
     python examples/train_dcgan.py --dataset=idx:../shared/data/mnist --epochs=20
     python examples/train_dcgan.py --dataset=mnist --epochs=20   # TFDS, needs a network once
+    python examples/train_dcgan.py --dataset=folder:photos --image_size=64   # your own pictures
+    python examples/train_dcgan.py --dataset=celeb_a --image_size=64 --networks=resnet --loss=hinge
     python examples/train_dcgan.py --strategy=mirrored --batch_size=256   # all local GPUs
     python examples/train_dcgan.py --export --model_name=digits  # + saved_models/digits/<version>/
     python examples/train_dcgan.py --d_lr_multiplier=100 --epochs=10   # D overpowers G: monitors warn
@@ -18,6 +20,13 @@ import time
 from absl import app, flags
 
 flags.DEFINE_string("dataset", "digits", "digits | <tfds name> | idx:<dir> | npz:<file> | folder:<dir>.")
+flags.DEFINE_integer("image_size", None, "Center-crop and resize every image to this square size "
+                     "(e.g. 64); needed when the images are not all one square size.", lower_bound=1)
+flags.DEFINE_enum("channels", None, ["1", "3"], "1: gray, 3: RGB. Default: the data's own.")
+flags.DEFINE_bool("skip_bad_files", False, "Train without a folder's unreadable image files "
+                  "(truncated, empty, not images) instead of refusing them.")
+flags.DEFINE_enum("networks", "dcgan", ["dcgan", "resnet"], "dcgan: the DCGAN pair (sizes s*2^k); "
+                  "resnet: SNGAN's ResNet pair (sizes 4*2^k >= 16; pairs with --loss=hinge).")
 flags.DEFINE_integer("epochs", 100, "Passes over the data.", lower_bound=1)
 flags.DEFINE_integer("batch_size", 64, "Global batch size (split across replicas).", lower_bound=1)
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"],
@@ -72,19 +81,23 @@ def main(argv):
     policy = tfgan_kit.set_precision(FLAGS.precision)  # Before any layer is built.
     print(f"Precision: {policy} (--precision={FLAGS.precision})")
     dataset = tfgan_kit.load_dataset(
-        FLAGS.dataset, batch_size=FLAGS.batch_size, seed=FLAGS.seed, limit=FLAGS.limit
+        FLAGS.dataset, batch_size=FLAGS.batch_size, seed=FLAGS.seed, limit=FLAGS.limit,
+        image_size=FLAGS.image_size, channels=FLAGS.channels and int(FLAGS.channels),
+        skip_bad_files=FLAGS.skip_bad_files,
     )
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
     image_shape = tuple(dataset.element_spec.shape[1:])
     # Several replicas: batch norm over the global batch, so they train like one device.
     norm = "sync_batch" if strategy.num_replicas_in_sync > 1 else "batch"
     with strategy.scope():  # Models, optimizers and their slots live on every replica.
-        gan = tfgan_kit.GAN(
-            tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width, norm=norm),
-            tfgan_kit.dcgan_discriminator(image_shape, width=FLAGS.width),
-            latent_dim=FLAGS.latent_dim,
-            seed=FLAGS.seed,
-        )
+        if FLAGS.networks == "resnet":
+            generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width)
+            discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.width)
+        else:
+            generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
+                                                  norm=norm)
+            discriminator = tfgan_kit.dcgan_discriminator(image_shape, width=FLAGS.width)
+        gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, seed=FLAGS.seed)
         gan.compile(
             d_optimizer=keras.optimizers.Adam(FLAGS.lr * FLAGS.d_lr_multiplier, beta_1=FLAGS.beta1),
             g_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1),

@@ -7,6 +7,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+from sklearn.datasets import load_sample_images  # noqa: E402
 from tensorflow.python.framework import config as tf_config  # noqa: E402
 
 import tfgan_kit  # noqa: E402
@@ -53,3 +55,27 @@ def tiny_gan(latent_dim=16, width=8, image_shape=(8, 8, 1), num_classes=None, se
     )
     gan.compile(**compile_kwargs)
     return gan
+
+
+PHOTOS = load_sample_images().images  # scikit-learn's two bundled 427x640 RGB photos
+
+
+def crop_photo(i, h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    photo = PHOTOS[i % 2]
+    top, left = rng.integers(0, photo.shape[0] - h), rng.integers(0, photo.shape[1] - w)
+    return photo[top : top + h, left : left + w]
+
+
+def make_photo_folder(root, count=12, sizes=((90, 120), (120, 90), (64, 64), (150, 100))):
+    """Crops of the bundled photos, saved as JPEG and PNG in gray, RGB, RGBA and palette modes."""
+    os.makedirs(root, exist_ok=True)
+    modes = ("RGB", "L", "RGBA", "P")
+    for i in range(count):
+        h, w = sizes[i % len(sizes)]
+        image = Image.fromarray(crop_photo(i, h, w, seed=i))
+        mode = modes[i % len(modes)]
+        image = image.convert(mode)
+        ext = "jpg" if mode in ("RGB", "L") and i % 3 == 0 else "png"
+        image.save(os.path.join(root, f"photo_{i:03d}.{ext}"))
+    return root

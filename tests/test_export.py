@@ -198,8 +198,18 @@ def test_conditional_sampling_uses_the_gan_prior_and_requested_labels(conditiona
         images.numpy(), _unit(gan.generator([z, tf.constant(labels)], training=False)), atol=1e-5)
     with pytest.raises(tf.errors.InvalidArgumentError, match="num_classes=3"):
         served["sample_labels"](label=tf.constant([0, 3]), seed=tf.constant(0))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="num_samples must be <= 1024"):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"num_samples must be <= 1024 \(the max_samples argument"):
         served["sample"](num_samples=tf.constant(5000), seed=tf.constant(0))
+
+
+def test_max_samples_is_an_export_argument_the_signature_enforces(tmp_path):
+    generator = tfgan_kit.dcgan_generator((8, 8, 1), 4, width=4)
+    path = tfgan_kit.export_generator(generator, tmp_path, "g", max_samples=3000)
+    sample = tf.saved_model.load(path).signatures["sample"]
+    assert sample(num_samples=tf.constant(2000), seed=tf.constant(0))["images"].shape[0] == 2000
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_samples must be <= 3000"):
+        sample(num_samples=tf.constant(3001), seed=tf.constant(0))
 
 
 @pytest.mark.slow

@@ -163,7 +163,8 @@ def _build_archive(spec, value_range, max_samples: int):
         checks = [
             tf.debugging.assert_non_negative(n, message="num_samples must be >= 0"),
             tf.debugging.assert_less_equal(n, max_samples,
-                                           message=f"num_samples must be <= {max_samples}"),
+                                           message=f"num_samples must be <= {max_samples} (the max_samples "
+                                                   "argument of export_generator)"),
         ]
         with tf.control_dependencies(checks):  # Before any memory is allocated.
             return tf.identity(n)

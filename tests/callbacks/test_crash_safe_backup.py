@@ -11,7 +11,7 @@ import time
 import keras
 import pytest
 import tensorflow as tf
-from conftest import REPO, assert_same, tiny_gan, values
+from conftest import REPO, assert_same, digits, tiny_gan, values
 
 import tfgan_kit
 from tfgan_kit.callbacks.training_state import training_state
@@ -176,3 +176,13 @@ def test_corrupted_backup_index(backup_dir, tmp_path):
 def test_backup_of_a_different_model(backup_dir, tmp_path):
     backup = shutil.copytree(backup_dir, tmp_path / "backup")
     _refused_resume(backup, tiny_gan(width=16), r"written by a different model.*shape")
+
+
+def test_saving_a_backup_prints_no_tensorflow_info_lines(tmp_path, caplog):
+    # An absl program shows absl INFO records; TF's saver logged one per save into the progress bar.
+    with caplog.at_level(logging.INFO):
+        tiny_gan().fit(digits(limit=128), epochs=2, verbose=0,
+                       callbacks=[tfgan_kit.CrashSafeBackup(tmp_path, delete_on_finish=False)])
+    noisy = [r.getMessage() for r in caplog.records if r.name in ("absl", "tensorflow")]
+    assert noisy == []
+    assert (tmp_path / "checkpoint").exists()

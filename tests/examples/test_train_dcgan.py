@@ -5,8 +5,9 @@ import os
 import subprocess
 import sys
 
+import matplotlib.image as plt_image
 import pytest
-from conftest import REPO
+from conftest import REPO, make_photo_folder
 
 
 @pytest.mark.slow
@@ -33,3 +34,24 @@ def test_unknown_flag_value_is_refused_before_training(tmp_path):
     )
     assert result.returncode != 0 and "bogus" in result.stderr
     assert not os.path.exists(tmp_path / "x")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("networks", ["dcgan", "resnet"])
+def test_train_dcgan_on_a_folder_of_mixed_photos(tmp_path, networks):
+    photos = make_photo_folder(tmp_path / "photos", count=40)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    out = tmp_path / "run"
+    command = [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"),
+               f"--dataset=folder:{photos}", "--image_size=32", "--epochs=1", "--batch_size=16",
+               f"--output_dir={out}", "--width=8", "--latent_dim=16", f"--networks={networks}",
+               "--mode_collapse_monitor=off"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "broken.jpg" in refused.stderr
+    result = subprocess.run(command + ["--skip_bad_files"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "skipping 1 unreadable image file" in result.stderr
+    grid = plt_image.imread(out / "samples" / "epoch_001.png")
+    assert grid.ndim == 3 and grid.shape[-1] in (3, 4)  # a color grid
+    assert "Sharding callback" not in result.stdout + result.stderr

@@ -1,10 +1,6 @@
 """The contract between `GAN` and the callbacks that watch it: metric names, checks, log values."""
 
-import logging
-
 import numpy as np
-
-logger = logging.getLogger("tfgan_kit")
 
 # What `GAN.train_step` and `GAN.test_step` report every step, under these names.
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake")
@@ -31,18 +27,3 @@ def check_mode(owner: str, mode: str, modes: tuple) -> None:
 def scalar(value) -> float:
     """A logged value as a float (multi-worker runs log 1-element vectors)."""
     return float(np.asarray(value).reshape(-1)[0])
-
-
-def report(message: str, verbose: int, level: int = logging.WARNING) -> None:
-    """A callback's message through the `tfgan_kit` logger, unless `verbose` is 0.
-
-    Warnings reach stderr even when the application configured no logging (Python's
-    last-resort handler). Information is logged where the application lets the logger
-    show it, and printed otherwise, as Keras' own callbacks print their progress.
-    """
-    if not verbose:
-        return
-    if level >= logging.WARNING or (logger.isEnabledFor(level) and logger.hasHandlers()):
-        logger.log(level, message, stacklevel=2)  # the record names the callback's line
-    else:
-        print(message)

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_kit._internal.keras_access import set_initial_epoch
-from tfgan_kit._internal.signals import report
+from tfgan_kit._internal.logs import report
 from tfgan_kit.callbacks.training_state import all_finite, flat, training_state
 
 
@@ -202,13 +202,17 @@ class CrashSafeBackup(keras.callbacks.Callback):
             )
             return
         self._epoch.assign(epoch + 1)
-        logger = tf.get_logger()  # The saver logs every save at INFO level.
-        level = logger.level
-        logger.setLevel(logging.WARNING)
+        # TF's savers log every save at INFO, through its own logger and absl's (which an
+        # absl program prints into the progress bar: "Sharding callback duration: ...").
+        loggers = [tf.get_logger(), logging.getLogger("absl")]
+        levels = [logger.level for logger in loggers]
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
         try:
             self._manager.save()
         finally:
-            logger.setLevel(level)
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
         self._finished = epoch + 1 >= self.params.get("epochs", np.inf)
 
     def on_train_end(self, logs=None):

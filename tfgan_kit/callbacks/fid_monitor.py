@@ -7,7 +7,7 @@ from typing import Optional, Union
 import keras
 
 from tfgan_kit._internal.arrays import check_images
-from tfgan_kit._internal.signals import report
+from tfgan_kit._internal.logs import report
 from tfgan_kit.metrics.evaluation import (
     ALL_METRICS, LOWER_IS_BETTER, check_metrics, generate_images, real_images, resolve_extractor,
     score_features,

@@ -6,7 +6,8 @@ from typing import Dict, Optional
 import keras
 
 from tfgan_kit._internal.keras_access import inner_optimizer, learning_rate_schedule
-from tfgan_kit._internal.signals import SIGNALS, check_gan, check_mode, report, scalar
+from tfgan_kit._internal.logs import report
+from tfgan_kit._internal.signals import SIGNALS, check_gan, check_mode, scalar
 
 STATES = ("balanced", "discriminator_dominates", "generator_dominates", "equilibrium")
 IMBALANCE_MODES = ("warn", "rebalance", "stop")

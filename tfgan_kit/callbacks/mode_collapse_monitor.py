@@ -9,7 +9,8 @@ import tensorflow as tf
 from tfgan_kit import regularizers
 from tfgan_kit._internal import batches
 from tfgan_kit._internal.keras_access import ema_variables, inner_optimizer
-from tfgan_kit._internal.signals import check_gan, check_mode, report
+from tfgan_kit._internal.logs import report
+from tfgan_kit._internal.signals import check_gan, check_mode
 from tfgan_kit.metrics.diversity import class_stats, diversity_stats
 
 COLLAPSE_MODES = ("warn", "stop", "restore_best")

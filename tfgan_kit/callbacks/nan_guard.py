@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from tfgan_kit._internal.signals import report
+from tfgan_kit._internal.logs import report
 from tfgan_kit.callbacks.training_state import all_finite, flat, training_state
 
 class NaNGuard(keras.callbacks.Callback):

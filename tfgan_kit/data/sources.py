@@ -16,14 +16,23 @@ fewer examples than one batch) raises a `ValueError` naming it before any traini
 
 import glob
 import gzip
+import logging
 import os
-from typing import Optional, Tuple
+import re
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
 
 from tfgan_kit._internal.arrays import check_images, to_uint8
+from tfgan_kit._internal.logs import report
+from tfgan_kit.data import images as image_ops
+from tfgan_kit.data.folder import folder_dataset
+from tfgan_kit.data.images import ImageSize
 from tfgan_kit.data.mixtures import MIXTURES, sample_mixture
+from tfgan_kit.data.tfds_source import tfds_dataset
+
+CACHE_MEMORY_SHARE = 0.25  # cache="auto" keeps decoded data in memory up to this share of RAM.
 
 
 # ---------------------------------------------------------------- array sources
@@ -123,6 +132,9 @@ def load_arrays(
     split: str = "train",
     value_range: Optional[Tuple[float, float]] = None,
     limit: Optional[int] = None,
+    image_size: Optional[ImageSize] = None,
+    channels: Optional[int] = None,
+    crop: bool = True,
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """`(images, labels)` as numpy arrays, images float32 NHWC in [-1, 1].
 
@@ -150,6 +162,10 @@ def load_arrays(
         x = x[:limit]
         y = None if y is None else y[:limit]
     x = check_images(_scale(x, value_range, name), name)
+    size, channels = image_ops.as_size(image_size, "load_arrays"), image_ops.check_channels(channels)
+    if size is not None or channels is not None:
+        x = np.concatenate([image_ops.to_shape(tf.constant(x[i : i + 1024]), size, channels, crop).numpy()
+                            for i in range(0, len(x), 1024)])
     if y is not None:
         y = np.asarray(y).astype(np.int32).reshape(-1)
         if len(y) != len(x):
@@ -157,71 +173,40 @@ def load_arrays(
     return x, y
 
 
-# ---------------------------------------------------------------- streaming sources
-
-
-def _load_tfds(name: str, labels: bool, split: str, data_dir: Optional[str]):
-    import tensorflow_datasets as tfds
-
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as e:  # tfds raises its own DatasetNotFoundError.
-        raise ValueError(
-            f"Unknown dataset {name!r}: not 'digits', 'idx:<dir>', 'npz:<file>', "
-            f"'folder:<dir>', {MIXTURES}, nor a TFDS dataset ({e})."
-        ) from e
-    features = builder.info.features
-    if "image" not in features:
-        raise ValueError(f"TFDS dataset {name!r} has no 'image' feature; its features are {list(features)}.")
-    if labels and "label" not in features:
-        raise ValueError(f"TFDS dataset {name!r} has no 'label' feature; train it unconditionally.")
-    ds = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)
-
-    def convert(example):
-        image = tf.cast(example["image"], tf.float32) / 127.5 - 1.0
-        return (image, tf.cast(example["label"], tf.int32)) if labels else image
-
-    try:
-        count = builder.info.splits[split].num_examples
-    except KeyError:  # Not prepared yet (or mocked): ask the dataset itself.
-        count = int(ds.cardinality())
-        count = count if count >= 0 else None  # Unknown: checked when batches are drawn.
-    return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE), count
-
-
-def _load_folder(directory: str, labels: bool, image_size: Optional[Tuple[int, int]]):
-    import keras
-
-    if not os.path.isdir(directory):
-        raise ValueError(f"folder:{directory} is not a directory.")
-    files = [
-        os.path.join(root, f)
-        for root, _, names in os.walk(directory)
-        for f in names
-        if f.lower().endswith((".png", ".jpg", ".jpeg", ".bmp", ".gif"))
-    ]
-    if not files:
-        raise ValueError(f"folder:{directory} holds no image files (.png, .jpg, .jpeg, .bmp, .gif).")
-    first = tf.io.decode_image(tf.io.read_file(sorted(files)[0]), expand_animations=False)
-    color_mode = "grayscale" if first.shape[-1] == 1 else "rgb"
-    ds = keras.utils.image_dataset_from_directory(
-        directory,
-        labels="inferred" if labels else None,
-        label_mode="int" if labels else None,
-        color_mode=color_mode,
-        image_size=tuple(image_size or first.shape[:2]),
-        batch_size=None,
-        shuffle=False,
-    )
-
-    def convert(*example):
-        image = example[0] / 127.5 - 1.0
-        return (image, tf.cast(example[1], tf.int32)) if labels else image
-
-    return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE), len(files)
-
-
 # ---------------------------------------------------------------- the pipeline
+
+
+def _physical_memory() -> Optional[int]:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _cached(ds: tf.data.Dataset, count: Optional[int], cache, cache_dir: Optional[str],
+            name: str) -> tf.data.Dataset:
+    """`ds` cached in memory, in a file under `cache_dir`, or streamed, as `cache` asks."""
+    if cache not in (True, False, "auto"):
+        raise ValueError(f"load_dataset received cache={cache!r}; expected True, False or 'auto'.")
+    if cache != "auto":
+        return ds.cache() if cache else ds
+    spec = tf.nest.flatten(ds.element_spec)
+    example_bytes = sum(int(np.prod(s.shape)) * s.dtype.size for s in spec)
+    total, memory = (count or 0) * example_bytes, _physical_memory()
+    if count is not None and memory and total <= CACHE_MEMORY_SHARE * memory:
+        report(f"load_dataset: caching {count} decoded examples of {name} in memory "
+               f"({total / 2**20:.0f} MiB, under {CACHE_MEMORY_SHARE:.0%} of RAM).", 1, logging.INFO)
+        return ds.cache()
+    size = "an unknown size" if count is None else f"{total / 2**30:.1f} GiB"
+    if cache_dir:
+        os.makedirs(cache_dir, exist_ok=True)
+        path = os.path.join(cache_dir, re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_"))
+        report(f"load_dataset: {name} decodes to {size}, over {CACHE_MEMORY_SHARE:.0%} of RAM: "
+               f"caching it to {path}* after the first epoch.", 1, logging.INFO)
+        return ds.cache(path)
+    report(f"load_dataset: {name} decodes to {size}, over {CACHE_MEMORY_SHARE:.0%} of RAM and no "
+           "cache_dir was given: streaming (decoding every epoch).", 1, logging.INFO)
+    return ds
 
 
 def load_dataset(
@@ -232,16 +217,20 @@ def load_dataset(
     shuffle: bool = True,
     seed: Optional[int] = None,
     limit: Optional[int] = None,
-    image_size: Optional[Tuple[int, int]] = None,
+    image_size: Optional[ImageSize] = None,
+    channels: Optional[int] = None,
+    crop: bool = True,
+    skip_bad_files: bool = False,
     value_range: Optional[Tuple[float, float]] = None,
     data_dir: Optional[str] = None,
-    cache: bool = True,
+    cache: Union[bool, str] = "auto",
+    cache_dir: Optional[str] = None,
 ) -> tf.data.Dataset:
     """A `tf.data.Dataset` of batches for `GAN.fit`: images, or `(images, labels)`.
 
-    Images are float32 in [-1, 1], NHWC. The pipeline is cache -> shuffle ->
-    batch(drop_remainder=True) -> prefetch: whole batches keep per-replica batch
-    sizes equal under a distribution strategy.
+    Images are float32 in [-1, 1], NHWC, of one size and channel count. The pipeline is
+    decode (in parallel) -> cache -> shuffle -> batch(drop_remainder=True) -> prefetch:
+    whole batches keep per-replica batch sizes equal under a distribution strategy.
 
     Args:
         name: a source (see the module docstring). Defaults to `"digits"`.
@@ -251,24 +240,36 @@ def load_dataset(
         shuffle: reshuffle every epoch. Defaults to True.
         seed: shuffle seed. Defaults to `None`.
         limit: keep the first `limit` examples. Defaults to all.
-        image_size: `(height, width)` for `folder:` sources. Defaults to the first image's.
+        image_size: an int (square side) or `(height, width)`, for every source: images
+            are center-cropped to that aspect ratio and resized, antialiased. Defaults to
+            `None`: images keep their size, which must then be one square size.
+        channels: 1 (gray) or 3 (RGB), for every source; gray, RGB, RGBA and palette
+            files may be mixed. Defaults to `None`: a folder of gray files stays gray,
+            anything else keeps its channels (RGB for color files).
+        crop: `False` squashes to `image_size` instead of cropping. Defaults to True.
+        skip_bad_files: train without the unreadable files of a folder (one warning
+            naming the count) instead of refusing them. Defaults to False.
         value_range: `(min, max)` of the stored pixels for `npz:` data when the
             guess (integers: [0, 255]; floats by their range) is wrong.
         data_dir: TFDS data directory.
-        cache: keep decoded examples in memory after the first epoch. Defaults to True.
+        cache: `True` keeps decoded examples in memory after the first epoch, `False`
+            decodes every epoch, `"auto"` caches in memory when they take at most a
+            quarter of the RAM, else in a file under `cache_dir` (or streams), and says
+            which it chose. Defaults to `"auto"`.
+        cache_dir: where `"auto"` caches what does not fit in memory. Defaults to `None`.
     """
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"load_dataset received batch_size={batch_size!r}; expected an int >= 1.")
-    in_memory = name in MIXTURES or name == "digits" or name.startswith(("idx:", "npz:"))
-    if in_memory:
-        x, y = load_arrays(name, labels, split, value_range, limit)
+    size, channels = image_ops.as_size(image_size), image_ops.check_channels(channels)
+    if name in MIXTURES or name == "digits" or name.startswith(("idx:", "npz:")):
+        x, y = load_arrays(name, labels, split, value_range, limit, image_size, channels, crop)
         ds, count = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)), len(x)
         cache = False  # Already in memory.
     else:
         if name.startswith("folder:"):
-            ds, count = _load_folder(name[7:], labels, image_size)
+            ds, count = folder_dataset(name[7:], labels, size, channels, crop, skip_bad_files)
         else:
-            ds, count = _load_tfds(name, labels, split, data_dir)
+            ds, count = tfds_dataset(name, labels, split, data_dir, size, channels, crop)
         if limit is not None:
             ds, count = ds.take(limit), limit if count is None else min(count, limit)
     if count == 0:
@@ -278,8 +279,7 @@ def load_dataset(
             f"{name} has {count} examples, fewer than batch_size={batch_size}: with "
             "drop_remainder=True that is zero batches. Lower batch_size."
         )
-    if cache:
-        ds = ds.cache()
+    ds = _cached(ds, count, cache, cache_dir, name)
     if shuffle:
         ds = ds.shuffle(min(count or 10_000, 60_000), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
