@@ -95,6 +95,7 @@ def test_two_replicas_match_one_device_weights_and_logged_metrics(runs, norm):
     np.testing.assert_array_equal(r[f"{norm}/two/seed_state"], r[f"{norm}/one/seed_state"])
 
 
+@pytest.mark.slow
 def test_parity_tolerance_rejects_a_loss_scaled_twice_or_not_at_all(runs):
     """Under SGD a gradient scaled by 1/2 (twice) or 2 (not at all) is lr/2 or 2 lr."""
     r = _results(runs, "mirrored")

@@ -198,6 +198,7 @@ def test_only_keras_access_touches_keras_private_names():
             assert "keras.src" not in source, module
 
 
+@pytest.mark.slow
 def test_importing_the_package_changes_no_global_state():
     code = (
         "import logging, matplotlib, keras\n"

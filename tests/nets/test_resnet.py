@@ -127,6 +127,7 @@ def test_hinge_training_with_five_d_steps_changes_both_networks(num_classes):
         assert np.all(np.isfinite(history.history[key]))
 
 
+@pytest.mark.slow
 def test_saved_and_loaded_gan_generates_the_same_images(tmp_path):
     g, d = _nets(32, num_classes=4)
     gan = _hinge_gan(g, d, num_classes=4)
