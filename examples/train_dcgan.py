@@ -132,7 +132,7 @@ def main(argv):
     gan.save(os.path.join(FLAGS.output_dir, "gan.keras"))
     final = {k: float(v[-1]) for k, v in history.history.items()}
     final["train_seconds"] = round(seconds, 1)
-    if FLAGS.eval_samples and image_shape in tfgan_kit.metrics.DIGIT_CLASSIFIERS.values():
+    if FLAGS.eval_samples and tfgan_kit.metrics.bundled_classifier_name(image_shape):
         # Offline quality numbers against the training images (bundled digit classifier).
         final.update(tfgan_kit.evaluate(gan, dataset, num_samples=FLAGS.eval_samples))
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:

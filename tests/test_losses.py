@@ -59,3 +59,18 @@ def test_get_by_name_pair_and_errors():
         losses.get("bce")
     with pytest.raises(ValueError, match="pair of callables"):
         losses.get(42)
+
+
+def test_relativistic_pairing_loss_by_hand():
+    # D: softplus(-(D(x) - D(G(z)))) per pair; G: the mirror.
+    np.testing.assert_allclose(losses.relativistic_loss_dis(REAL, FAKE),
+                               np.mean(softplus(-(REAL - FAKE))), rtol=1e-6)
+    np.testing.assert_allclose(losses.relativistic_loss_gen(FAKE, REAL),
+                               np.mean(softplus(-(FAKE - REAL))), rtol=1e-6)
+    # Pairs, not means: swapping two fakes changes the loss.
+    swapped = FAKE[[1, 0, 2]]
+    assert not np.isclose(losses.relativistic_loss_dis(REAL, swapped),
+                          losses.relativistic_loss_dis(REAL, FAKE))
+    assert losses.get("relativistic") == (losses.relativistic_loss_dis, losses.relativistic_loss_gen)
+    assert losses.takes_real_logits(losses.relativistic_loss_gen)
+    assert not losses.takes_real_logits(losses.ns_loss_gen)

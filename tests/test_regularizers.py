@@ -166,3 +166,28 @@ def test_d_steps_and_g_steps_set_the_update_ratio():
     assert gan.get_compile_config()["g_steps"] == 2
     with pytest.raises(ValueError, match="g_steps=0"):
         mlp_gan(g_steps=0)
+
+
+def test_r2_is_r1_on_generated_images_and_does_not_reach_the_generator():
+    x = images(11, (6, 3))
+    d = half_square_norm_discriminator(3)
+    np.testing.assert_allclose(regularizers.r2_penalty(d, x), np.mean(np.sum(np.square(x), axis=1)),
+                               rtol=1e-5)
+    g_weight = tf.Variable(2.0)
+    with tf.GradientTape() as tape:
+        penalty = regularizers.r2_penalty(d, g_weight * x)
+    assert tape.gradient(penalty, g_weight) is None  # G is held fixed
+
+
+def test_compile_adds_r2_to_the_discriminator_loss_and_relativistic_g_reads_real_logits():
+    d_losses = {}
+    for name, kwargs in {"plain": {"loss": "relativistic"},
+                         "r2": {"loss": "relativistic", "r2_gamma": 10.0}}.items():
+        keras.utils.set_random_seed(0)  # the same weights and noise: only the penalty differs
+        gan = mlp_gan(**kwargs)
+        d_losses[name] = gan.fit(POINTS, batch_size=32, epochs=1, verbose=0, shuffle=False).history
+    assert d_losses["r2"]["d_loss"][0] > d_losses["plain"]["d_loss"][0] + 1e-4
+    assert all(np.isfinite(v[0]) for v in d_losses["r2"].values())
+    gan = mlp_gan(loss="relativistic", step="alternating")  # G's own pass needs D(x) too
+    assert np.isfinite(gan.fit(POINTS, batch_size=32, epochs=1, verbose=0).history["g_loss"][0])
+    assert gan.get_compile_config()["r2_gamma"] == 0.0

@@ -124,6 +124,7 @@ class GAN(GANTrainer, keras.Model):
         label_smoothing: float = 0.0,
         gradient_penalty: float = 0.0,
         r1_gamma: float = 0.0,
+        r2_gamma: float = 0.0,
         feature_matching: Optional[Union[str, int]] = None,
         feature_matching_weight: float = 1.0,
         historical_averaging: float = 0.0,
@@ -136,7 +137,7 @@ class GAN(GANTrainer, keras.Model):
             d_optimizer: the discriminator's optimizer. Defaults to Adam(2e-4, beta_1=0.5).
             g_optimizer: the generator's optimizer (a different object). Same default.
             loss: a name from `tfgan_kit.losses.LOSSES` (`"non_saturating"`,
-                `"minimax"`, `"hinge"`, `"least_squares"`, `"wasserstein"`) or a
+                `"minimax"`, `"hinge"`, `"least_squares"`, `"wasserstein"`, `"relativistic"`) or a
                 `(d_loss, g_loss)` pair of functions. Defaults to `"non_saturating"`.
             d_steps: discriminator updates per training step. Defaults to 1.
             g_steps: generator updates per training step, after D's; with
@@ -150,7 +151,10 @@ class GAN(GANTrainer, keras.Model):
             label_smoothing: one-sided: real targets become `1 - label_smoothing`,
                 fake targets stay 0. Defaults to 0.
             gradient_penalty: weight of the WGAN-GP penalty. Defaults to 0 (off).
-            r1_gamma: gamma of the R1 penalty (applied as gamma / 2). Defaults to 0.
+            r1_gamma: gamma of the R1 penalty on real images (applied as gamma / 2).
+                Defaults to 0.
+            r2_gamma: gamma of the R2 penalty, R1's twin on generated images; with
+                `loss="relativistic"` and R1 it is R3GAN's recipe. Defaults to 0.
             feature_matching: name or index of a discriminator layer whose mean
                 activation the generator matches between real and fake. Defaults
                 to `None` (off).
@@ -209,6 +213,7 @@ class GAN(GANTrainer, keras.Model):
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.d_loss_fn, self.g_loss_fn = losses_lib.get(loss)
+        self._g_loss_reads_real = losses_lib.takes_real_logits(self.g_loss_fn)
         self.loss_name = loss if isinstance(loss, str) else None
         self.d_steps = int(d_steps)
         self.g_steps = int(g_steps)
@@ -216,6 +221,7 @@ class GAN(GANTrainer, keras.Model):
         self.label_smoothing = float(label_smoothing)
         self.gradient_penalty = float(gradient_penalty)
         self.r1_gamma = float(r1_gamma)
+        self.r2_gamma = float(r2_gamma)
         self.feature_matching = feature_matching
         self.feature_matching_weight = float(feature_matching_weight)
         self.historical_averaging = float(historical_averaging)
@@ -249,6 +255,7 @@ class GAN(GANTrainer, keras.Model):
             "label_smoothing": self.label_smoothing,
             "gradient_penalty": self.gradient_penalty,
             "r1_gamma": self.r1_gamma,
+            "r2_gamma": self.r2_gamma,
             "feature_matching": self.feature_matching,
             "feature_matching_weight": self.feature_matching_weight,
             "historical_averaging": self.historical_averaging,

@@ -11,6 +11,7 @@ recommend and what `keras.losses.BinaryCrossentropy(label_smoothing=...)` does
 the pair of functions `GAN.compile` uses.
 """
 
+import inspect
 from typing import Callable, Tuple, Union
 
 import tensorflow as tf
@@ -27,6 +28,9 @@ __all__ = [
     "least_squares_loss_gen",
     "wasserstein_loss_dis",
     "wasserstein_loss_gen",
+    "relativistic_loss_dis",
+    "relativistic_loss_gen",
+    "takes_real_logits",
 ]
 
 LossPair = Tuple[Callable, Callable]
@@ -92,13 +96,39 @@ def wasserstein_loss_gen(fake_logits):
     return -_mean(fake_logits)
 
 
+def relativistic_loss_dis(real_logits, fake_logits, real_target=1.0):
+    """RpGAN (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024): softplus(-(D(x) - D(G(z)))).
+
+    Each real sample is paired with the fake one at the same batch position, and D
+    learns that the real one is *more* real than its partner.
+    """
+    del real_target  # The pairing has no target to smooth.
+    return _mean(tf.nn.softplus(-(tf.cast(real_logits, tf.float32) - tf.cast(fake_logits, tf.float32))))
+
+
+def relativistic_loss_gen(fake_logits, real_logits):
+    """The mirror of `relativistic_loss_dis`: softplus(-(D(G(z)) - D(x))). Needs D's real logits."""
+    return _mean(tf.nn.softplus(-(tf.cast(fake_logits, tf.float32) - tf.cast(real_logits, tf.float32))))
+
+
 LOSSES = {
     "non_saturating": (minimax_loss_dis, ns_loss_gen),
     "minimax": (minimax_loss_dis, minimax_loss_gen),
     "hinge": (hinge_loss_dis, hinge_loss_gen),
     "least_squares": (least_squares_loss_dis, least_squares_loss_gen),
     "wasserstein": (wasserstein_loss_dis, wasserstein_loss_gen),
+    "relativistic": (relativistic_loss_dis, relativistic_loss_gen),
 }
+
+
+def takes_real_logits(generator_loss: Callable) -> bool:
+    """Whether a generator loss reads D's real logits too (a second positional argument)."""
+    try:
+        parameters = inspect.signature(generator_loss).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2
 
 
 def get(identifier: Union[str, LossPair]) -> LossPair:

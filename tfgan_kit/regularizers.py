@@ -13,6 +13,7 @@ import tensorflow as tf
 __all__ = [
     "gradient_penalty",
     "r1_penalty",
+    "r2_penalty",
     "feature_matching_loss",
     "feature_model",
     "HistoricalAverage",
@@ -65,6 +66,17 @@ def r1_penalty(
     """
     real = tf.cast(real, tf.float32)
     return tf.reduce_mean(_squared_gradient_norm(discriminator, real, labels))
+
+
+def r2_penalty(
+    discriminator: keras.Model, fake: tf.Tensor, labels: Optional[tf.Tensor] = None
+) -> tf.Tensor:
+    """R2, R1's twin on generated data: E[||grad D(G(z))||^2], G held fixed.
+
+    Paired with R1 and the relativistic loss, R3GAN (Huang et al. 2024) trains stably
+    without other tricks. Callers scale by gamma / 2.
+    """
+    return r1_penalty(discriminator, tf.stop_gradient(fake), labels)
 
 
 def feature_matching_loss(real_features: tf.Tensor, fake_features: tf.Tensor) -> tf.Tensor:

@@ -59,7 +59,7 @@ class GANTrainer:
             return self.discriminator(inputs, training=training), None
         return self._d_features(inputs, training=training)
 
-    def _d_loss(self, real, fake, real_logits, fake_logits, labels):
+    def _d_loss(self, real, fake, real_logits, fake_logits, labels, fake_labels):
         loss = self.d_loss_fn(real_logits, fake_logits, 1.0 - self.label_smoothing)
         if self.gradient_penalty:
             loss += self.gradient_penalty * regularizers.gradient_penalty(
@@ -69,12 +69,19 @@ class GANTrainer:
             loss += 0.5 * self.r1_gamma * regularizers.r1_penalty(
                 self.discriminator, real, labels
             )
+        if self.r2_gamma:
+            loss += 0.5 * self.r2_gamma * regularizers.r2_penalty(
+                self.discriminator, fake, fake_labels
+            )
         if self._d_history is not None:
             loss += self.historical_averaging * self._d_history.penalty()
         return loss
 
-    def _g_loss(self, fake_logits, real_features, fake_features):
-        loss = self.g_loss_fn(fake_logits)
+    def _g_loss(self, fake_logits, real_logits, real_features, fake_features):
+        if self._g_loss_reads_real:  # e.g. the relativistic loss: D(G(z)) against D(x)
+            loss = self.g_loss_fn(fake_logits, tf.stop_gradient(real_logits))
+        else:
+            loss = self.g_loss_fn(fake_logits)
         if self._d_features is not None:
             loss += self.feature_matching_weight * regularizers.feature_matching_loss(
                 real_features, fake_features
@@ -116,8 +123,8 @@ class GANTrainer:
             fake = self._generate(z, fake_labels, training=True)
             real_logits, real_features = self._discriminate(real, labels, training=True)
             fake_logits, fake_features = self._discriminate(fake, fake_labels, training=True)
-            d_loss = self._d_loss(real, fake, real_logits, fake_logits, labels)
-            g_loss = self._g_loss(fake_logits, real_features, fake_features)
+            d_loss = self._d_loss(real, fake, real_logits, fake_logits, labels, fake_labels)
+            g_loss = self._g_loss(fake_logits, real_logits, real_features, fake_features)
         self._apply(self.d_optimizer, d_tape, d_loss, self.discriminator, self._d_history)
         self._apply(self.g_optimizer, g_tape, g_loss, self.generator, self._g_history)
         return d_loss, g_loss, real_logits, fake_logits
@@ -128,7 +135,7 @@ class GANTrainer:
         with tf.GradientTape() as tape:
             real_logits, _ = self._discriminate(real, labels, training=True)
             fake_logits, _ = self._discriminate(fake, fake_labels, training=True)
-            loss = self._d_loss(real, fake, real_logits, fake_logits, labels)
+            loss = self._d_loss(real, fake, real_logits, fake_logits, labels, fake_labels)
         self._apply(self.d_optimizer, tape, loss, self.discriminator, self._d_history)
         return loss, real_logits, fake_logits
 
@@ -138,10 +145,10 @@ class GANTrainer:
         with tf.GradientTape() as tape:
             fake = self._generate(z, fake_labels, training=True)
             fake_logits, fake_features = self._discriminate(fake, fake_labels, training=True)
-            real_features = None
-            if self._d_features is not None:
-                real_features = self._discriminate(real, labels, training=True)[1]
-            loss = self._g_loss(fake_logits, real_features, fake_features)
+            real_logits = real_features = None
+            if self._d_features is not None or self._g_loss_reads_real:
+                real_logits, real_features = self._discriminate(real, labels, training=True)
+            loss = self._g_loss(fake_logits, real_logits, real_features, fake_features)
         self._apply(self.g_optimizer, tape, loss, self.generator, self._g_history)
         return loss
 
@@ -152,7 +159,7 @@ class GANTrainer:
         real_logits, real_features = self._discriminate(real, labels, training=False)
         fake_logits, fake_features = self._discriminate(fake, fake_labels, training=False)
         d_loss = self.d_loss_fn(real_logits, fake_logits, 1.0 - self.label_smoothing)
-        g_loss = self._g_loss(fake_logits, real_features, fake_features)
+        g_loss = self._g_loss(fake_logits, real_logits, real_features, fake_features)
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
 
     def _update_trackers(self, d_loss, g_loss, real_logits, fake_logits):

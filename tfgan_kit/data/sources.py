@@ -7,6 +7,9 @@
 - `idx:<dir>`: MNIST-format IDX files (`*-images-idx3-ubyte[.gz]`, labels optional);
 - `npz:<file>`: arrays `x` (or `images`) and optionally `y` (or `labels`);
 - `folder:<dir>`: image files, one sub-folder per class when `labels=True`;
+- `stacked:<digit source>`: Stacked MNIST, three digits of the source as R, G, B
+  (`stacked:mnist`, `stacked:idx:<dir>`; 128,000 examples unless `limit`, labels
+  `100 a + 10 b + c`);
 - `ring8` / `grid25`: the 2-D Gaussian mixtures of the mode-coverage benchmark
   (raw coordinates, not rescaled).
 
@@ -30,6 +33,7 @@ from tfgan_kit.data import images as image_ops
 from tfgan_kit.data.folder import folder_dataset
 from tfgan_kit.data.images import ImageSize
 from tfgan_kit.data.mixtures import MIXTURES, sample_mixture
+from tfgan_kit.data.stacked import stacked_dataset
 from tfgan_kit.data.tfds_source import tfds_dataset
 
 CACHE_MEMORY_SHARE = 0.25  # cache="auto" keeps decoded data in memory up to this share of RAM.
@@ -176,6 +180,25 @@ def load_arrays(
 # ---------------------------------------------------------------- the pipeline
 
 
+def _in_memory(name: str) -> bool:
+    return name in MIXTURES or name == "digits" or name.startswith(("idx:", "npz:"))
+
+
+def _digit_arrays(name: str, labels: bool, split: str, data_dir: Optional[str], image_size,
+                  crop: bool):
+    """Images in [-1, 1] (and labels, when asked) of any in-memory or TFDS source, for `stacked:`."""
+    if _in_memory(name):
+        return load_arrays(name, labels, split, image_size=image_size, crop=crop)
+    import tensorflow_datasets as tfds
+
+    x, y = tfds.as_numpy(tfds.load(name, split=split, batch_size=-1, as_supervised=True,
+                                   data_dir=data_dir))
+    x = check_images(np.asarray(x, np.float32) / 127.5 - 1.0, f"stacked:{name}")
+    if image_size is not None:
+        x = image_ops.to_shape(tf.constant(x), image_ops.as_size(image_size), None, crop).numpy()
+    return x, np.asarray(y, np.int32)
+
+
 def _physical_memory() -> Optional[int]:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -239,7 +262,8 @@ def load_dataset(
         split: `"train"` or `"test"` (TFDS split names pass through). Defaults to `"train"`.
         shuffle: reshuffle every epoch. Defaults to True.
         seed: shuffle seed. Defaults to `None`.
-        limit: keep the first `limit` examples. Defaults to all.
+        limit: keep the first `limit` examples (for `stacked:`, make `limit` examples).
+            Defaults to all (`stacked:` 128,000).
         image_size: an int (square side) or `(height, width)`, for every source: images
             are center-cropped to that aspect ratio and resized, antialiased. Defaults to
             `None`: images keep their size, which must then be one square size.
@@ -261,7 +285,11 @@ def load_dataset(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"load_dataset received batch_size={batch_size!r}; expected an int >= 1.")
     size, channels = image_ops.as_size(image_size), image_ops.check_channels(channels)
-    if name in MIXTURES or name == "digits" or name.startswith(("idx:", "npz:")):
+    if name.startswith("stacked:"):
+        x, y = _digit_arrays(name[8:], labels, split, data_dir, image_size, crop)
+        ds, count = stacked_dataset(x, y, limit, shuffle, seed, labels)
+        shuffle, cache = False, False  # The index triples are shuffled; images are built on read.
+    elif _in_memory(name):
         x, y = load_arrays(name, labels, split, value_range, limit, image_size, channels, crop)
         ds, count = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)), len(x)
         cache = False  # Already in memory.

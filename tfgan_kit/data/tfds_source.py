@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tfgan_kit.data import images as image_ops
 
-OTHER_SOURCES = "'digits', 'idx:<dir>', 'npz:<file>', 'folder:<dir>', 'ring8', 'grid25'"
+OTHER_SOURCES = "'digits', 'idx:<dir>', 'npz:<file>', 'folder:<dir>', 'stacked:<source>', 'ring8', 'grid25'"
 
 
 def _unknown(name: str, tfds) -> ValueError:

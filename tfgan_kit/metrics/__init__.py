@@ -21,6 +21,8 @@ from tfgan_kit.metrics.evaluation import (
 )
 from tfgan_kit.metrics.extractors import (
     DIGIT_CLASSIFIERS,
+    STACKED_CLASSIFIERS,
+    bundled_classifier_name,
     FeatureExtractor,
     default_extractor,
     digit_classifier_metadata,
@@ -53,6 +55,8 @@ __all__ = [
     "PROBABILITY_METRICS",
     "LOWER_IS_BETTER",
     "DIGIT_CLASSIFIERS",
+    "STACKED_CLASSIFIERS",
+    "bundled_classifier_name",
     "FeatureExtractor",
     "feature_extractor",
     "default_extractor",

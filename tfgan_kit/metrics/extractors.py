@@ -31,6 +31,8 @@ from tfgan_kit._internal.keras_access import keras_home
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSETS = os.path.join(PACKAGE, "assets", "digit_classifier")
 DIGIT_CLASSIFIERS = {"mnist28": (28, 28, 1), "digits8": (8, 8, 1)}
+# Stacked MNIST (three digits as the R, G, B channels): the per-channel classifier they use.
+STACKED_CLASSIFIERS = {"stacked_mnist28": "mnist28"}
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 # Where and how keras.applications.InceptionV3(include_top=False) gets them (keras/src/applications/inception_v3.py).
 INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
@@ -95,11 +97,16 @@ def _load_classifier(path: str) -> keras.Model:
 
 
 def load_digit_classifier(name_or_path: str = "mnist28") -> keras.Model:
-    """The bundled digit classifier (`"mnist28"` or `"digits8"`) or a `.keras` file: images -> softmax.
+    """The bundled digit classifier (`"mnist28"`, `"digits8"`, `"stacked_mnist28"`) or a `.keras` file.
 
-    It is an ordinary Keras model, so it can also serve as `ModeCollapseMonitor`'s
-    `classifier`. Its penultimate layer is named `features`.
+    An ordinary Keras model from images to softmax, so it can also serve as
+    `ModeCollapseMonitor`'s `classifier`; its penultimate layer is named `features`.
+    `"stacked_mnist28"` classifies each channel of a Stacked MNIST image and returns the
+    probabilities of the 1,000 triples (mode `100 a + 10 b + c` for digits a, b, c in
+    R, G, B), so a monitor or `evaluate` counts modes.
     """
+    if name_or_path in STACKED_CLASSIFIERS:
+        return stacked_classifier(STACKED_CLASSIFIERS[name_or_path])[0]
     path = os.path.join(ASSETS, f"{name_or_path}.keras") if name_or_path in DIGIT_CLASSIFIERS else name_or_path
     if not os.path.isfile(path):
         raise FileNotFoundError(
@@ -108,6 +115,29 @@ def load_digit_classifier(name_or_path: str = "mnist28") -> keras.Model:
             "benchmarks/train_digit_classifier.py."
         )
     return _load_classifier(os.path.abspath(path))
+
+
+@functools.lru_cache(maxsize=None)
+def stacked_classifier(name: str = "mnist28") -> Tuple[keras.Model, keras.Model]:
+    """(images -> joint probabilities, images -> [features, joint probabilities]) for stacked digits.
+
+    Each channel goes through the digit classifier `name`; the joint distribution of the
+    three digits is the product of the three softmaxes (the channels are independent
+    draws), flattened so that class `100 a + 10 b + c` is digits (a, b, c). Features are
+    the three channels' penultimate features side by side.
+    """
+    digit = load_digit_classifier(name)
+    inner = keras.Model(digit.inputs, [digit.get_layer("features").output, digit.outputs[0]])
+    height, width, _ = DIGIT_CLASSIFIERS[name]
+    images = keras.Input((height, width, 3), name="stacked_images")
+    parts = [inner(images[..., c : c + 1]) for c in range(3)]
+    features = keras.layers.Concatenate(name="features")([f for f, _ in parts])
+    a, b, c = (p for _, p in parts)
+    joint = keras.ops.einsum("na,nb,nc->nabc", a, b, c)
+    classes = a.shape[-1] * b.shape[-1] * c.shape[-1]
+    joint = keras.layers.Reshape((classes,), name="modes")(joint)
+    return (keras.Model(images, joint, name=f"stacked_{name}"),
+            keras.Model(images, [features, joint], name=f"stacked_{name}_features"))
 
 
 def digit_classifier_metadata() -> Dict[str, dict]:
@@ -223,6 +253,11 @@ def feature_extractor(name: str = "mnist28", weights: Optional[str] = None,
         description = (f"bundled {name} classifier, {model.outputs[0].shape[-1]}-d features, "
                        f"held-out accuracy {meta.get('held_out_accuracy', float('nan')):.2%}")
         return FeatureExtractor(model, name, DIGIT_CLASSIFIERS[name], None, batch_size or 256, description)
+    if name in STACKED_CLASSIFIERS:
+        model = stacked_classifier(STACKED_CLASSIFIERS[name])[1]
+        return FeatureExtractor(model, name, tuple(model.inputs[0].shape[1:]), None, batch_size or 256,
+                                f"bundled {STACKED_CLASSIFIERS[name]} classifier on each channel, "
+                                "1,000 modes (digit triples)")
     if name == "inception":
         path = inception_weights_path(weights)  # Downloads or raises before building anything.
         model = keras.applications.InceptionV3(
@@ -231,7 +266,8 @@ def feature_extractor(name: str = "mnist28", weights: Optional[str] = None,
         return FeatureExtractor(model, "inception", None, _inception_preprocess, batch_size or 32,
                                 f"InceptionV3 pool3, 2048-d, weights {path}")
     raise ValueError(
-        f"feature_extractor received name={name!r}; expected one of {(*DIGIT_CLASSIFIERS, 'inception')}."
+        f"feature_extractor received name={name!r}; expected one of "
+        f"{(*DIGIT_CLASSIFIERS, *STACKED_CLASSIFIERS, 'inception')}."
     )
 
 
@@ -248,9 +284,17 @@ def choose_features(features: Union[None, str, FeatureExtractor], extractor: Uni
     return value
 
 
-def default_extractor(image_shape: Sequence[int]) -> FeatureExtractor:
-    """The bundled classifier that fits `image_shape`, else InceptionV3 (cached or downloaded once)."""
+def bundled_classifier_name(image_shape: Sequence[int]) -> Optional[str]:
+    """The bundled classifier that takes `image_shape` (three-channel 28x28: Stacked MNIST), or None."""
     for name, shape in DIGIT_CLASSIFIERS.items():
         if tuple(image_shape) == shape:
-            return feature_extractor(name)
-    return feature_extractor("inception")
+            return name
+    for name, digits in STACKED_CLASSIFIERS.items():
+        if tuple(image_shape) == DIGIT_CLASSIFIERS[digits][:2] + (3,):
+            return name
+    return None
+
+
+def default_extractor(image_shape: Sequence[int]) -> FeatureExtractor:
+    """The bundled classifier that fits `image_shape`, else InceptionV3 (cached or downloaded once)."""
+    return feature_extractor(bundled_classifier_name(image_shape) or "inception")
