@@ -10,7 +10,7 @@ import tensorflow as tf
 from tfgan_kit import export
 from tfgan_kit import losses as losses_lib
 from tfgan_kit import regularizers
-from tfgan_kit._internal import keras_access, networks, sampling
+from tfgan_kit._internal import keras_access, networks, optimizers, sampling
 from tfgan_kit._internal.signals import METRIC_NAMES
 from tfgan_kit.data import checks
 from tfgan_kit.trainer import GANTrainer
@@ -20,11 +20,6 @@ STEPS = ("shared", "alternating")
 
 def _shape(model: keras.Model, index: int = 0):
     return tuple(model.inputs[index].shape) if getattr(model, "inputs", None) else None
-
-
-def _default_optimizer() -> keras.optimizers.Optimizer:
-    # The DCGAN paper's recipe (Radford et al. 2016): Adam, lr 2e-4, beta_1 0.5.
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_kit")
@@ -185,30 +180,10 @@ class GAN(GANTrainer, keras.Model):
             raise ValueError(
                 f"GAN.compile received label_smoothing={label_smoothing!r}; expected [0, 1)."
             )
-        d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer else _default_optimizer()
-        g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer else _default_optimizer()
-        if d_optimizer is g_optimizer:
-            raise ValueError(
-                "GAN.compile received the same optimizer object for both networks; "
-                "each network needs its own (its slots are per variable)."
-            )
+        d_optimizer, g_optimizer = optimizers.player_optimizers(
+            d_optimizer, g_optimizer, self.dtype_policy.name, generator_ema)
         # optimizer=None: no stray default optimizer for BackupAndRestore or LR callbacks.
         super().compile(optimizer=None, **kwargs)
-        if self.dtype_policy.name == "mixed_float16":
-            d_optimizer, g_optimizer = (
-                opt if isinstance(opt, keras.optimizers.LossScaleOptimizer)
-                else keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
-                for opt, name in ((d_optimizer, "d"), (g_optimizer, "g"))
-            )
-        if generator_ema is not None:
-            if not 0.0 < generator_ema < 1.0:
-                raise ValueError(
-                    f"GAN.compile received generator_ema={generator_ema!r}; expected a decay "
-                    "in (0, 1), e.g. 0.999."
-                )
-            inner = keras_access.inner_optimizer(g_optimizer)
-            inner.use_ema, inner.ema_momentum = True, float(generator_ema)
-            inner.ema_overwrite_frequency = None
         self.generator_ema = generator_ema
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
