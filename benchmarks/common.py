@@ -41,13 +41,17 @@ def tutorial_discriminator() -> keras.Model:
     return keras.Model(x, logits, name="tutorial_discriminator")
 
 
-def tutorial_train_step(generator, discriminator, g_opt, d_opt, batch_size):
-    """The tutorial's step, verbatim in spirit: one pass, two tapes, Adam each."""
+def tutorial_train_step(generator, discriminator, g_opt, d_opt, batch_size, latent_dim=LATENT_DIM):
+    """The tutorial's step, verbatim in spirit: one pass, two tapes, Adam each.
+
+    Any generator of `(batch, latent_dim)` noise and discriminator of logits will do: the
+    losses are the non-saturating BCE from logits that `GAN`'s default step computes.
+    """
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
 
     @tf.function
     def step(images):
-        noise = tf.random.normal([batch_size, LATENT_DIM])
+        noise = tf.random.normal([batch_size, latent_dim])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             generated = generator(noise, training=True)
             real_output = discriminator(images, training=True)

@@ -1,52 +1,137 @@
-"""Images per second: the tutorial's hand-written loop vs `GAN.fit` on the same networks and data.
+"""Images per second: a hand-written two-tape loop vs `GAN.fit` on the same networks and data.
 
 Each configuration runs in its own subprocess (clean dtype policy, its own peak
-RSS), on the first 8,000 MNIST test images, batch 256, timed per epoch after a
-warm-up epoch (median of --repeats). Configurations run interleaved for --rounds
-rounds and each keeps its best round: on a shared (virtual) machine a neighbour's
-burst slows whichever process is running, and interleaving spreads that over all of
-them. Ratios are against the float32 hand-written reference measured in the same run.
+RSS), timed per epoch after a warm-up epoch (median of --repeats). Configurations
+run interleaved for --rounds rounds and each keeps its best round: on a shared
+(virtual) machine a neighbour's burst slows whichever process is running, and
+interleaving spreads that over all of them. Ratios are against the float32
+hand-written reference measured in the same run (at the same image size).
+
+Without --image_size: the TF DCGAN tutorial's networks and Adam(1e-4) on the first
+8,000 MNIST test images, batch 256.
+
+With --image_size=S (or --sizes=S1,S2,...): `dcgan_generator` / `dcgan_discriminator`
+of --width for S x S x --channels images, Adam(2e-4, beta_1=0.5) (`GAN`'s default),
+batch 64, on --limit JPEG crops of scikit-learn's two sample photos (made once, in a
+temporary folder or --photo_dir) read by `load_dataset("folder:...", image_size=S)`:
+center crop, antialiased resize, decoded images cached in memory (cache="auto"). The
+input pipeline is also timed alone, without training: streaming (cache=False, decode
+and resize every pass) and cached (after its first pass). Its images/s over the float32
+loop's says whether the data keeps training fed (target: >= 2x).
 
     python benchmarks/throughput.py                 # ~12 min on 2 cores
     python benchmarks/throughput.py --repeats=5 --limit=8000
+    python benchmarks/throughput.py --sizes=32,64,128 --channels=3  # the README's table
+    python benchmarks/throughput.py --image_size=64 --limit=64 --batch_size=16 \\
+        --repeats=1 --rounds=1                       # smoke test, ~1 min
+
+Not timed at full size: the --sizes run is estimated at 25-35 min on 2 cores (about
+two thirds of it at 128 px), from 32- and 64-image smoke runs.
 """
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from absl import app, flags
 
-flags.DEFINE_integer("batch_size", 256, "Global batch size (the tutorial's).")
-flags.DEFINE_integer("limit", 8000, "Training images (first N of the MNIST test set).")
+flags.DEFINE_integer("batch_size", None, "Global batch size. Defaults to 256 (the tutorial's) on "
+                     "MNIST, 64 with --image_size.", lower_bound=1)
+flags.DEFINE_integer("limit", None, "Training images: the first N MNIST test images (default "
+                     "8000), or the photo crops to make (default 512) with --image_size.",
+                     lower_bound=1)
 flags.DEFINE_integer("repeats", 3, "Timed epochs after the warm-up epoch.")
 flags.DEFINE_integer("rounds", 2, "Interleaved runs of every configuration; the best counts.",
                      lower_bound=1)
 flags.DEFINE_string("config", None, "Internal: run one configuration and print JSON.")
 flags.DEFINE_list("configs", ["reference", "fit", "fit_auto", "reference_bf16", "fit_bf16"],
                   "Configurations to compare.")
+flags.DEFINE_integer("image_size", None, "Train the kit's DCGAN on S x S photo crops instead of "
+                     "the tutorial's networks on MNIST.")
+flags.DEFINE_list("sizes", None, "Image sizes to run in turn (e.g. 32,64,128), each with its "
+                  "own reference.")
+flags.DEFINE_integer("channels", None, "1 (gray) or 3 (RGB), with --image_size. Defaults to 3.")
+flags.DEFINE_integer("width", 32, "`width` of dcgan_generator / dcgan_discriminator.", lower_bound=1)
+flags.DEFINE_string("photo_dir", None, "Folder of photos for --image_size: used if it holds "
+                    "files, else the crops are made there. Defaults to a temporary folder.")
+flags.DEFINE_bool("pipeline", True, "With --image_size, also time the input pipeline alone.")
+flags.DEFINE_string("json", "runs/throughput.json", "Where every run's numbers are written.")
 FLAGS = flags.FLAGS
+
+POLICIES = {"reference": "float32", "fit": "float32", "reference_bf16": "mixed_bfloat16",
+            "fit_bf16": "mixed_bfloat16"}  # The rest: set_precision("auto").
+PIPELINES = {"pipeline": False, "pipeline_cached": "auto"}  # name: load_dataset's cache=.
+LABELS = {
+    "reference": "hand-written two-tape loop",
+    "fit": "tfgan_kit GAN.fit",
+    "fit_auto": "tfgan_kit GAN.fit, auto precision",
+    "reference_bf16": "hand-written loop, mixed_bfloat16",
+    "fit_bf16": "tfgan_kit GAN.fit, mixed_bfloat16",
+    "pipeline": "input pipeline alone, cache=False (decode + resize every pass)",
+    "pipeline_cached": 'input pipeline alone, cache="auto" (after its first pass)',
+}
+PHOTO_LIMIT, PHOTO_BATCH = 512, 64
+
+
+def resolve_defaults() -> None:
+    images = FLAGS.image_size is not None or FLAGS.sizes is not None
+    if FLAGS.image_size is not None and FLAGS.sizes is not None:
+        raise app.UsageError("throughput.py received --image_size and --sizes; pass one.")
+    if not images and FLAGS.channels is not None:
+        raise app.UsageError(f"throughput.py received --channels={FLAGS.channels} without "
+                             "--image_size or --sizes; MNIST is gray.")
+    if FLAGS.channels not in (None, 1, 3):
+        raise app.UsageError(f"throughput.py received --channels={FLAGS.channels}; expected 1 or 3.")
+    if FLAGS.sizes is not None and not all(s.isdigit() for s in FLAGS.sizes):
+        raise app.UsageError(f"throughput.py received --sizes={','.join(FLAGS.sizes)}; expected "
+                             "image sizes such as 32,64,128.")
+    FLAGS.channels = FLAGS.channels or (3 if images else None)
+    FLAGS.batch_size = FLAGS.batch_size or (PHOTO_BATCH if images else 256)
+    FLAGS.limit = FLAGS.limit or (PHOTO_LIMIT if images else 8000)
+
+
+# ------------------------------------------------------------ one configuration, in its process
+
+
+def photo_dataset(cache):
+    import tfgan_kit
+
+    return tfgan_kit.load_dataset(
+        f"folder:{FLAGS.photo_dir}", FLAGS.batch_size, limit=FLAGS.limit, seed=0,
+        image_size=FLAGS.image_size, channels=FLAGS.channels, cache=cache,
+    )
 
 
 def run_config(name: str) -> dict:
     import keras
-    import tensorflow as tf
+    import numpy as np
 
     import common
     import tfgan_kit
 
     keras.utils.set_random_seed(0)
-    policy = {"reference": "float32", "fit": "float32", "reference_bf16": "mixed_bfloat16",
-              "fit_bf16": "mixed_bfloat16"}.get(name)
-    policy = tfgan_kit.set_precision(policy or "auto")
-    dataset = tfgan_kit.load_dataset(common.MNIST, FLAGS.batch_size, limit=FLAGS.limit, seed=0)
-    steps = FLAGS.limit // FLAGS.batch_size
-    generator, discriminator = common.tutorial_generator(), common.tutorial_discriminator()
-    g_opt, d_opt = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+    policy = tfgan_kit.set_precision(POLICIES.get(name) or "auto")
+    if FLAGS.image_size is None:
+        dataset = tfgan_kit.load_dataset(common.MNIST, FLAGS.batch_size, limit=FLAGS.limit, seed=0)
+        latent_dim = common.LATENT_DIM
+        generator, discriminator = common.tutorial_generator(), common.tutorial_discriminator()
+        g_opt, d_opt = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+    else:
+        dataset = photo_dataset(cache="auto")
+        latent_dim, shape = 100, (FLAGS.image_size, FLAGS.image_size, FLAGS.channels)
+        generator = tfgan_kit.dcgan_generator(shape, latent_dim=latent_dim, width=FLAGS.width)
+        discriminator = tfgan_kit.dcgan_discriminator(shape, width=FLAGS.width)
+        g_opt, d_opt = (keras.optimizers.Adam(2e-4, beta_1=0.5) for _ in range(2))
+    weights = generator.get_weights() + discriminator.get_weights()
+    checksum = float(sum(np.abs(w).astype(np.float64).sum() for w in weights))
     if name.startswith("reference"):
-        step = common.tutorial_train_step(generator, discriminator, g_opt, d_opt, FLAGS.batch_size)
+        step = common.tutorial_train_step(generator, discriminator, g_opt, d_opt,
+                                          FLAGS.batch_size, latent_dim)
         seconds = []
         for _ in range(FLAGS.repeats + 1):
             start = time.perf_counter()
@@ -55,55 +140,182 @@ def run_config(name: str) -> dict:
             float(losses[0])  # Wait for the last step.
             seconds.append(time.perf_counter() - start)
     else:
-        gan = tfgan_kit.GAN(generator, discriminator, latent_dim=common.LATENT_DIM, seed=0)
+        gan = tfgan_kit.GAN(generator, discriminator, latent_dim=latent_dim, seed=0)
         gan.compile(d_optimizer=d_opt, g_optimizer=g_opt)
         timer = common.EpochTimer()
         gan.fit(dataset, epochs=FLAGS.repeats + 1, callbacks=[timer], verbose=0)
         seconds = timer.seconds
+    return result(name, policy, int(dataset.cardinality()), seconds) | {"init_checksum": checksum}
+
+
+def run_pipeline(name: str) -> dict:
+    dataset = photo_dataset(cache=PIPELINES[name])
+    seconds = []
+    for _ in range(FLAGS.repeats + 1):
+        start = time.perf_counter()
+        for _ in dataset:
+            pass
+        seconds.append(time.perf_counter() - start)
+    return result(name, "n/a", int(dataset.cardinality()), seconds)
+
+
+def result(name: str, policy: str, steps: int, seconds) -> dict:
+    import keras
+    import tensorflow as tf
+
+    import common
+
     per_epoch = common.median(seconds[1:])
     return {
         "config": name,
         "policy": policy,
         "images_per_s": steps * FLAGS.batch_size / per_epoch,
         "epoch_s": per_epoch,
+        "images": steps * FLAGS.batch_size,
         "peak_rss_mib": common.peak_rss_mib(),
         "tf": tf.__version__,
+        "keras": keras.__version__,
     }
 
 
-def main(argv):
-    del argv
-    if FLAGS.config:
-        print("RESULT " + json.dumps(run_config(FLAGS.config)))
+# ------------------------------------------------------------------------- the driver
+
+
+def make_photos(directory: str, count: int) -> None:
+    """`count` JPEG crops of scikit-learn's two 427x640 photos, sides 0.5-1x the photo height."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images().images
+    rng = np.random.default_rng(0)
+    os.makedirs(directory, exist_ok=True)
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        height, width = photo.shape[:2]
+        h, w = rng.integers(height // 2, height + 1, size=2)
+        top, left = rng.integers(0, height - h + 1), rng.integers(0, width - w + 1)
+        crop = Image.fromarray(photo[top : top + h, left : left + w])
+        crop.save(os.path.join(directory, f"{i:05d}.jpg"), quality=90)
+
+
+@contextlib.contextmanager
+def photo_folder(needed: bool):
+    """The folder the image-size configurations read: --photo_dir, or crops made for this run."""
+    directory = FLAGS.photo_dir
+    if not needed or (directory and os.path.isdir(directory) and os.listdir(directory)):
+        yield directory
         return
-    rounds = {name: [] for name in FLAGS.configs}
+    directory = directory or tempfile.mkdtemp(prefix="throughput_photos_")
+    make_photos(directory, FLAGS.limit)
+    print(f"Made {FLAGS.limit} JPEG crops of scikit-learn's sample photos in {directory}.")
+    try:
+        yield directory
+    finally:
+        if not FLAGS.photo_dir:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def run_subprocess(name: str, size, photo_dir) -> dict:
+    args = [sys.executable, os.path.abspath(__file__), f"--config={name}",
+            f"--batch_size={FLAGS.batch_size}", f"--limit={FLAGS.limit}", f"--repeats={FLAGS.repeats}"]
+    if size is not None:
+        args += [f"--image_size={size}", f"--channels={FLAGS.channels}", f"--width={FLAGS.width}",
+                 f"--photo_dir={photo_dir}"]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode or "RESULT " not in done.stdout:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"Configuration {name!r} (image size {size}) failed with exit code "
+                           f"{done.returncode}:\n{tail}")
+    return json.loads(done.stdout.split("RESULT ", 1)[1])
+
+
+def measure(size, photo_dir) -> dict:
+    """{name: [one result per round]} for one image size (None: MNIST)."""
+    names = list(FLAGS.configs) + (list(PIPELINES) if size is not None and FLAGS.pipeline else [])
+    rounds = {name: [] for name in names}
     for round_ in range(FLAGS.rounds):
-        for name in FLAGS.configs:
-            out = subprocess.run(
-                [sys.executable, __file__, f"--config={name}", f"--batch_size={FLAGS.batch_size}",
-                 f"--limit={FLAGS.limit}", f"--repeats={FLAGS.repeats}"],
-                capture_output=True, text=True, check=True,
-            ).stdout
-            rounds[name].append(json.loads(out.split("RESULT ", 1)[1]))
-            print(f"  round {round_ + 1}, {name}: {rounds[name][-1]['images_per_s']:.0f} images/s",
-                  flush=True)
-    results = {name: max(runs, key=lambda r: r["images_per_s"]) for name, runs in rounds.items()}
-    reference = results.get("reference", {}).get("images_per_s")
+        for name in names:
+            rounds[name].append(run_subprocess(name, size, photo_dir))
+            print(f"  {f'{size} px, ' if size else ''}round {round_ + 1}, {name}: "
+                  f"{rounds[name][-1]['images_per_s']:.0f} images/s", flush=True)
+    return rounds
+
+
+def print_mnist_table(results: dict, reference) -> None:
     print(f"\nBatch {FLAGS.batch_size}, {FLAGS.limit} MNIST images, median of {FLAGS.repeats} epochs "
           f"after warm-up, best of {FLAGS.rounds} interleaved rounds "
           f"(TF {results[FLAGS.configs[0]]['tf']}).")
     print(f"{'configuration':<34}{'policy':<16}{'images/s':>10}{'vs float32 ref':>16}{'peak RSS':>12}")
-    labels = {
-        "reference": "hand-written two-tape loop",
-        "fit": "tfgan_kit GAN.fit",
-        "fit_auto": "tfgan_kit GAN.fit, auto precision",
-        "reference_bf16": "hand-written loop, mixed_bfloat16",
-        "fit_bf16": "tfgan_kit GAN.fit, mixed_bfloat16",
-    }
     for name, r in results.items():
         ratio = f"{r['images_per_s'] / reference:.2f}x" if reference else "n/a"
-        print(f"{labels.get(name, name):<34}{r['policy']:<16}{r['images_per_s']:>10.0f}"
+        print(f"{LABELS.get(name, name):<34}{r['policy']:<16}{r['images_per_s']:>10.0f}"
               f"{ratio:>16}{r['peak_rss_mib']:>9.0f} MiB")
+
+
+def print_size_table(size: int, results: dict, reference) -> None:
+    first = next(iter(results.values()))
+    print(f"\n**{size}x{size}x{FLAGS.channels}**: {first['images']} JPEG photo crops, batch "
+          f"{FLAGS.batch_size}, width {FLAGS.width}; median of {FLAGS.repeats} epochs after a "
+          f"warm-up, best of {FLAGS.rounds} interleaved rounds.\n")
+    print("| configuration | images/s | x float32 loop | peak RSS MiB |\n| --- | ---: | ---: | ---: |")
+    for name, r in results.items():
+        label = LABELS.get(name, name) if name in PIPELINES else (
+            ("hand-written two-tape loop" if name.startswith("reference") else "GAN.fit")
+            + (", auto = " if name == "fit_auto" else ", ") + r["policy"])
+        ratio = f"{r['images_per_s'] / reference:.2f}x" if reference else "n/a"
+        print(f"| {label} | {r['images_per_s']:.0f} | {ratio} | {r['peak_rss_mib']:.0f} |")
+    ratios = [f"{results[name]['images_per_s'] / reference:.2f}x with cache={cache!r}"
+              for name, cache in PIPELINES.items() if name in results and reference]
+    if ratios:
+        print(f"\npipeline / training: {', '.join(ratios)} (target >= 2x; the float32 loop "
+              f"trains {reference:.0f} images/s)")
+
+
+def print_table(size, results: dict) -> None:
+    if len({r["init_checksum"] for r in results.values() if "init_checksum" in r}) > 1:
+        print("WARNING: the configurations started from different weights.")
+    reference = results.get("reference", {}).get("images_per_s")
+    if size is None:
+        print_mnist_table(results, reference)
+    else:
+        print_size_table(size, results, reference)
+
+
+def main(argv):
+    del argv
+    resolve_defaults()
+    if FLAGS.config:
+        run = run_pipeline if FLAGS.config in PIPELINES else run_config
+        print("RESULT " + json.dumps(run(FLAGS.config)))
+        return
+    sizes = [int(s) for s in FLAGS.sizes] if FLAGS.sizes else [FLAGS.image_size]  # None: MNIST.
+    report = {"machine": machine(), "flags": {k: getattr(FLAGS, k) for k in (
+        "batch_size", "limit", "repeats", "rounds", "configs", "channels", "width")}, "sizes": {}}
+    with photo_folder(needed=sizes != [None]) as photo_dir:
+        for size in sizes:
+            rounds = measure(size, photo_dir)
+            best = {name: max(runs, key=lambda r: r["images_per_s"]) for name, runs in rounds.items()}
+            report["sizes"][str(size or "mnist")] = {"best": best, "rounds": rounds}
+            print_table(size, best)
+            if FLAGS.json:  # After every size, so an interrupted run keeps what it measured.
+                os.makedirs(os.path.dirname(FLAGS.json) or ".", exist_ok=True)
+                with open(FLAGS.json, "w") as f:
+                    json.dump(report, f, indent=1)
+    versions = next(iter(best.values()))
+    print(f"\nMachine: {report['machine']}; TensorFlow {versions['tf']}, Keras {versions['keras']}."
+          + (f" Results in {FLAGS.json}." if FLAGS.json else ""))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,12 @@ import time
 
 from absl import app, flags
 
+# Named recipes: flag values measured together (README, "Stacked MNIST").
+RECIPES = {
+    "r3gan": {"loss": "relativistic", "r1_gamma": 0.1, "r2_gamma": 0.1, "beta1": 0.0,
+              "beta2": 0.99, "minibatch": "stddev"},
+}
+
 flags.DEFINE_string("dataset", "digits", "digits | <tfds name> | idx:<dir> | npz:<file> | folder:<dir>.")
 flags.DEFINE_integer("image_size", None, "Center-crop and resize every image to this square size "
                      "(e.g. 64); needed when the images are not all one square size.", lower_bound=1)
@@ -36,9 +42,18 @@ flags.DEFINE_integer("latent_dim", 64, "Size of the noise vector z.", lower_boun
 flags.DEFINE_integer("width", 32, "Filters of the networks' outer convolutions.", lower_bound=1)
 flags.DEFINE_float("lr", 2e-4, "Adam learning rate of both networks.", lower_bound=0.0)
 flags.DEFINE_float("beta1", 0.5, "Adam beta_1 of both networks.", lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_float("beta2", 0.999, "Adam beta_2 of both networks.", lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e.g. a quarter of it).",
+                     lower_bound=1)
+flags.DEFINE_enum("minibatch", "none", ["none", "stddev"], "stddev: D sees each batch's spread "
+                  "(MinibatchStdDev), which lets it catch a generator that lacks variety.")
+flags.DEFINE_float("r1_gamma", 0.0, "R1 penalty (on real images) gamma.", lower_bound=0.0)
+flags.DEFINE_float("r2_gamma", 0.0, "R2 penalty (on generated images) gamma.", lower_bound=0.0)
+flags.DEFINE_enum("recipe", None, list(RECIPES), "A named set of the flags above (flags given "
+                  "explicitly win): " + "; ".join(f"{k}: {v}" for k, v in RECIPES.items()))
 flags.DEFINE_float("label_smoothing", 0.0, "One-sided label smoothing of D's real targets.")
 flags.DEFINE_enum("loss", "non_saturating",
-                  ["non_saturating", "minimax", "hinge", "least_squares", "wasserstein"],
+                  ["non_saturating", "minimax", "hinge", "least_squares", "wasserstein", "relativistic"],
                   "Adversarial loss family.")
 flags.DEFINE_integer("limit", None, "Use only the first N training examples.")
 flags.DEFINE_string("output_dir", "runs/dcgan", "Where sample grids, plots and the checkpoint go.")
@@ -60,6 +75,7 @@ flags.DEFINE_string("tensorboard_dir", None, "Also write the sample grids as Ten
 flags.DEFINE_float("ema_decay", 0.0, "Generator weight EMA decay, e.g. 0.999; 0: off.",
                    lower_bound=0.0, upper_bound=0.99999)
 flags.DEFINE_integer("ema_start_step", 0, "Generator step at which the EMA starts.", lower_bound=0)
+flags.DEFINE_list("eval_metrics", None, "Metrics scored at the end. Default: all the features allow.")
 flags.DEFINE_integer("eval_samples", 2000, "At the end, score this many generated images (FID, KID, "
                      "precision/recall, ...) when a bundled digit classifier fits; 0: skip.", lower_bound=0)
 flags.DEFINE_bool("export", False, "At the end, export the generator for TF Serving.")
@@ -75,6 +91,9 @@ def main(argv):
 
     import tfgan_kit
 
+    for name, value in RECIPES.get(FLAGS.recipe, {}).items():
+        if not FLAGS[name].present:  # What the command line says wins over the recipe.
+            FLAGS[name].value = value
     # First: a multi-worker strategy must exist before TensorFlow runs any op.
     strategy = tfgan_kit.distribute.strategy_from_name(FLAGS.strategy)
     tfgan_kit.set_seed(FLAGS.seed)  # Seeds everything and makes TF ops deterministic.
@@ -92,16 +111,21 @@ def main(argv):
     with strategy.scope():  # Models, optimizers and their slots live on every replica.
         if FLAGS.networks == "resnet":
             generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width)
-            discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.width)
+            discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width)
         else:
             generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
                                                   norm=norm)
-            discriminator = tfgan_kit.dcgan_discriminator(image_shape, width=FLAGS.width)
+            discriminator = tfgan_kit.dcgan_discriminator(
+                image_shape, width=FLAGS.d_width or FLAGS.width,
+                minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch)
         gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, seed=FLAGS.seed)
         gan.compile(
-            d_optimizer=keras.optimizers.Adam(FLAGS.lr * FLAGS.d_lr_multiplier, beta_1=FLAGS.beta1),
-            g_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1),
+            d_optimizer=keras.optimizers.Adam(FLAGS.lr * FLAGS.d_lr_multiplier, beta_1=FLAGS.beta1,
+                                              beta_2=FLAGS.beta2),
+            g_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
             loss=FLAGS.loss,
+            r1_gamma=FLAGS.r1_gamma,
+            r2_gamma=FLAGS.r2_gamma,
             label_smoothing=FLAGS.label_smoothing,
             steps_per_execution=FLAGS.steps_per_execution,
             generator_ema=FLAGS.ema_decay or None,
@@ -134,7 +158,9 @@ def main(argv):
     final["train_seconds"] = round(seconds, 1)
     if FLAGS.eval_samples and tfgan_kit.metrics.bundled_classifier_name(image_shape):
         # Offline quality numbers against the training images (bundled digit classifier).
-        final.update(tfgan_kit.evaluate(gan, dataset, num_samples=FLAGS.eval_samples))
+        final.update(tfgan_kit.evaluate(gan, dataset, metrics=FLAGS.eval_metrics,
+                                        num_samples=FLAGS.eval_samples,
+                                        num_real=max(FLAGS.eval_samples, 10_000)))
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
         json.dump(final, f, indent=2)
     print(f"Trained {len(history.epoch)} epochs in {seconds:.0f} s. Final: "

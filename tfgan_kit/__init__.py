@@ -4,7 +4,16 @@ Importing it has no side effects: no dtype policy, seed, logging handler or
 matplotlib backend is set until you call something that asks for it.
 """
 
-from tfgan_kit import callbacks, data, distribute, losses, metrics, nets, plotting, regularizers
+from tfgan_kit import (
+    callbacks,
+    data,
+    distribute,
+    losses,
+    metrics,
+    nets,
+    plotting,
+    regularizers,
+)
 from tfgan_kit.callbacks import (
     CrashSafeBackup,
     FIDMonitor,

@@ -7,9 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_kit import export
+from tfgan_kit import export, regularizers
 from tfgan_kit import losses as losses_lib
-from tfgan_kit import regularizers
 from tfgan_kit._internal import keras_access, networks, optimizers, sampling
 from tfgan_kit._internal.signals import METRIC_NAMES
 from tfgan_kit.data import checks

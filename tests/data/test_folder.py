@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import crop_photo, make_photo_folder
 from PIL import Image
 
@@ -144,3 +145,19 @@ def test_bad_size_and_channel_arguments_are_named():
         tfgan_kit.load_dataset("digits", image_size=0)
     with pytest.raises(ValueError, match="channels=2"):
         tfgan_kit.load_dataset("digits", channels=2)
+
+
+def test_limit_reads_and_checks_only_the_first_files(tmp_path):
+    folder = make_photo_folder(tmp_path / "photos")
+    (folder / "zzz_broken.png").write_bytes(b"")  # sorts last: beyond the limit, never read
+    ds = tfgan_kit.load_dataset(f"folder:{folder}", batch_size=4, image_size=16, limit=8)
+    assert sum(len(b) for b in ds) == 8
+
+
+def test_the_shuffle_buffer_stays_within_its_share_of_memory(monkeypatch):
+    from tfgan_kit.data import sources
+
+    monkeypatch.setattr(sources, "_physical_memory", lambda: 2**33)  # 8 GiB
+    ds = tf.data.Dataset.from_tensors(tf.zeros((128, 128, 3)))
+    assert sources._shuffle_buffer(ds, 100_000) == int(0.1 * 2**33 // (128 * 128 * 3 * 4))  # 4,369
+    assert sources._shuffle_buffer(ds, 500) == 500

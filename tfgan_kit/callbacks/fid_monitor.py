@@ -9,7 +9,12 @@ import keras
 from tfgan_kit._internal.arrays import check_images
 from tfgan_kit._internal.logs import report
 from tfgan_kit.metrics.evaluation import (
-    ALL_METRICS, LOWER_IS_BETTER, check_metrics, generate_images, real_images, resolve_extractor,
+    ALL_METRICS,
+    LOWER_IS_BETTER,
+    check_metrics,
+    generate_images,
+    real_images,
+    resolve_extractor,
     score_features,
 )
 from tfgan_kit.metrics.extractors import FeatureExtractor, choose_features

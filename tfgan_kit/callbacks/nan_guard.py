@@ -6,6 +6,7 @@ import numpy as np
 from tfgan_kit._internal.logs import report
 from tfgan_kit.callbacks.training_state import all_finite, flat, training_state
 
+
 class NaNGuard(keras.callbacks.Callback):
     """Undoes a step that made the losses or weights NaN, instead of training on garbage.
 

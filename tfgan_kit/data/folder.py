@@ -101,10 +101,16 @@ def _gray(rgb: tf.Tensor) -> tf.Tensor:
 
 
 def folder_dataset(directory: str, labels: bool, size: Optional[Tuple[int, int]],
-                   channels: Optional[int], crop: bool, skip_bad_files: bool):
-    """`(dataset of [-1, 1] images or (image, label) pairs, count)` for `folder:<directory>`."""
+                   channels: Optional[int], crop: bool, skip_bad_files: bool,
+                   limit: Optional[int] = None):
+    """`(dataset of [-1, 1] images or (image, label) pairs, count)` for `folder:<directory>`.
+
+    With `limit`, only the first `limit` files (in path order) are checked and read.
+    """
     source = f"folder:{directory}"
     paths, ids = list_images(directory, labels)
+    if limit is not None:
+        paths, ids = paths[:limit], (None if ids is None else ids[:limit])
     paths, ids, shapes = check_files(paths, ids, source, skip_bad_files)
     if channels is None:  # Gray folders stay gray; anything with color (or alpha) becomes RGB.
         channels = 1 if np.all(shapes[:, 2] == 1) else 3

@@ -37,6 +37,7 @@ from tfgan_kit.data.stacked import stacked_dataset
 from tfgan_kit.data.tfds_source import tfds_dataset
 
 CACHE_MEMORY_SHARE = 0.25  # cache="auto" keeps decoded data in memory up to this share of RAM.
+SHUFFLE_MEMORY_SHARE = 0.1  # the shuffle buffer's share (60,000 128x128 RGB images are 11 GiB).
 
 
 # ---------------------------------------------------------------- array sources
@@ -206,6 +207,17 @@ def _physical_memory() -> Optional[int]:
         return None
 
 
+def _example_bytes(ds: tf.data.Dataset) -> int:
+    return sum(int(np.prod(s.shape)) * s.dtype.size for s in tf.nest.flatten(ds.element_spec))
+
+
+def _shuffle_buffer(ds: tf.data.Dataset, count: Optional[int]) -> int:
+    """Up to 60,000 examples, and never more than `SHUFFLE_MEMORY_SHARE` of the RAM."""
+    memory = _physical_memory() or 2**33
+    fits = int(SHUFFLE_MEMORY_SHARE * memory // max(_example_bytes(ds), 1))
+    return max(1, min(count or 10_000, 60_000, max(fits, 1_000)))
+
+
 def _cached(ds: tf.data.Dataset, count: Optional[int], cache, cache_dir: Optional[str],
             name: str) -> tf.data.Dataset:
     """`ds` cached in memory, in a file under `cache_dir`, or streamed, as `cache` asks."""
@@ -213,9 +225,7 @@ def _cached(ds: tf.data.Dataset, count: Optional[int], cache, cache_dir: Optiona
         raise ValueError(f"load_dataset received cache={cache!r}; expected True, False or 'auto'.")
     if cache != "auto":
         return ds.cache() if cache else ds
-    spec = tf.nest.flatten(ds.element_spec)
-    example_bytes = sum(int(np.prod(s.shape)) * s.dtype.size for s in spec)
-    total, memory = (count or 0) * example_bytes, _physical_memory()
+    total, memory = (count or 0) * _example_bytes(ds), _physical_memory()
     if count is not None and memory and total <= CACHE_MEMORY_SHARE * memory:
         report(f"load_dataset: caching {count} decoded examples of {name} in memory "
                f"({total / 2**20:.0f} MiB, under {CACHE_MEMORY_SHARE:.0%} of RAM).", 1, logging.INFO)
@@ -295,10 +305,10 @@ def load_dataset(
         cache = False  # Already in memory.
     else:
         if name.startswith("folder:"):
-            ds, count = folder_dataset(name[7:], labels, size, channels, crop, skip_bad_files)
+            ds, count = folder_dataset(name[7:], labels, size, channels, crop, skip_bad_files, limit)
         else:
             ds, count = tfds_dataset(name, labels, split, data_dir, size, channels, crop)
-        if limit is not None:
+        if limit is not None and not name.startswith("folder:"):  # a folder reads only `limit`
             ds, count = ds.take(limit), limit if count is None else min(count, limit)
     if count == 0:
         raise ValueError(f"{name} holds no examples.")
@@ -309,7 +319,7 @@ def load_dataset(
         )
     ds = _cached(ds, count, cache, cache_dir, name)
     if shuffle:
-        ds = ds.shuffle(min(count or 10_000, 60_000), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(_shuffle_buffer(ds, count), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 

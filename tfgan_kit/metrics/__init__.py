@@ -1,6 +1,11 @@
 """Sample-quality metrics: distances, manifold metrics, class scores, diversity, extractors, `evaluate`."""
 
-from tfgan_kit.metrics.classes import class_coverage, classifier_score, mixture_mode_stats, mode_score
+from tfgan_kit.metrics.classes import (
+    class_coverage,
+    classifier_score,
+    mixture_mode_stats,
+    mode_score,
+)
 from tfgan_kit.metrics.distances import (
     frechet_distance,
     frechet_distance_from_stats,
@@ -22,8 +27,8 @@ from tfgan_kit.metrics.evaluation import (
 from tfgan_kit.metrics.extractors import (
     DIGIT_CLASSIFIERS,
     STACKED_CLASSIFIERS,
-    bundled_classifier_name,
     FeatureExtractor,
+    bundled_classifier_name,
     default_extractor,
     digit_classifier_metadata,
     feature_extractor,

@@ -14,7 +14,6 @@ import scipy.linalg
 from tfgan_kit._internal.arrays import feature_pair
 
 
-
 def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) for two Gaussians, in float64.
 

@@ -19,7 +19,12 @@ from tfgan_kit import data
 from tfgan_kit._internal import batches, sampling
 from tfgan_kit._internal.arrays import check_images
 from tfgan_kit.metrics import classes, distances, manifold
-from tfgan_kit.metrics.extractors import FeatureExtractor, choose_features, default_extractor, feature_extractor
+from tfgan_kit.metrics.extractors import (
+    FeatureExtractor,
+    choose_features,
+    default_extractor,
+    feature_extractor,
+)
 
 FEATURE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")
 PROBABILITY_METRICS = ("classifier_score", "mode_score", "classes_covered", "kl_to_uniform")

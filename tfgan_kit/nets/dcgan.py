@@ -15,8 +15,18 @@ import keras
 from keras import layers
 
 from tfgan_kit.nets.common import (
-    CONDITIONINGS, D_NORMS, G_NORMS, MINIBATCH, UPSAMPLINGS, check_choice, check_image_shape,
-    label_input, normalization, readout, spectral, start_resolution,
+    CONDITIONINGS,
+    D_NORMS,
+    G_NORMS,
+    MINIBATCH,
+    UPSAMPLINGS,
+    check_choice,
+    check_image_shape,
+    label_input,
+    normalization,
+    readout,
+    spectral,
+    start_resolution,
 )
 from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev
 

@@ -5,7 +5,14 @@ from typing import Optional, Sequence
 import keras
 from keras import layers
 
-from tfgan_kit.nets.common import CONDITIONINGS, MINIBATCH, check_choice, label_input, readout, spectral
+from tfgan_kit.nets.common import (
+    CONDITIONINGS,
+    MINIBATCH,
+    check_choice,
+    label_input,
+    readout,
+    spectral,
+)
 from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev
 
 
