@@ -27,8 +27,10 @@ EXAMPLE = os.path.join(REPO, "examples", "train_dcgan.py")
 
 CONFIGS = {
     "plain": [],                                     # the example's defaults
+    "mbstd": ["--minibatch=stddev"],                 # + D sees each batch's spread
     "r3gan": ["--recipe=r3gan"],                     # relativistic + R1 + R2, minibatch std-dev
     "hard_plain": ["--d_width=8"],                   # D a quarter of G's width (32)
+    "hard_mbstd": ["--d_width=8", "--minibatch=stddev"],
     "hard_r3gan": ["--recipe=r3gan", "--d_width=8"],
 }
 PUBLISHED = [  # (setup, method, modes, KL)

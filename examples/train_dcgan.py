@@ -47,6 +47,11 @@ flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e
                      lower_bound=1)
 flags.DEFINE_enum("minibatch", "none", ["none", "stddev"], "stddev: D sees each batch's spread "
                   "(MinibatchStdDev), which lets it catch a generator that lacks variety.")
+flags.DEFINE_enum("augment", "none", ["none", "diffaugment", "ada"], "What D sees of real and fake "
+                  "images: none; DiffAugment (always); ADA (probability steered by D's overfitting).")
+flags.DEFINE_string("augment_policy", "color,translation,cutout", "Transformations for --augment.")
+flags.DEFINE_float("ada_kimg", 100.0, "--augment=ada: thousands of images for p to go 0 -> 1.",
+                   lower_bound=0.001)
 flags.DEFINE_float("r1_gamma", 0.0, "R1 penalty (on real images) gamma.", lower_bound=0.0)
 flags.DEFINE_float("r2_gamma", 0.0, "R2 penalty (on generated images) gamma.", lower_bound=0.0)
 flags.DEFINE_enum("recipe", None, list(RECIPES), "A named set of the flags above (flags given "
@@ -83,6 +88,17 @@ flags.DEFINE_string("export_dir", "saved_models", "Export root: <export_dir>/<mo
 flags.DEFINE_string("model_name", "dcgan", "Exported model's name (TF Serving's MODEL_NAME).")
 
 FLAGS = flags.FLAGS
+
+
+def augmentation():
+    """What --augment asks for: None, DiffAugment or ADA (a layer, so made in the scope)."""
+    import tfgan_kit
+
+    if FLAGS.augment == "diffaugment":
+        return tfgan_kit.DiffAugment(FLAGS.augment_policy)
+    if FLAGS.augment == "ada":
+        return tfgan_kit.ADA(FLAGS.augment_policy, speed_kimg=FLAGS.ada_kimg)
+    return None
 
 
 def main(argv):
@@ -129,6 +145,7 @@ def main(argv):
             label_smoothing=FLAGS.label_smoothing,
             steps_per_execution=FLAGS.steps_per_execution,
             generator_ema=FLAGS.ema_decay or None,
+            augment=augmentation(),
         )
     # Refuse unwritable paths now, not after hours of training.
     tfgan_kit.data.check_writable_dir(FLAGS.output_dir, "--output_dir")
@@ -140,7 +157,9 @@ def main(argv):
                                  log_dir=FLAGS.tensorboard_dir)
     monitors = []
     if FLAGS.imbalance_monitor != "off":
-        monitors.append(tfgan_kit.ImbalanceMonitor(mode=FLAGS.imbalance_monitor))
+        monitors.append(tfgan_kit.ImbalanceMonitor(  # with augmentation, watch for overfitting too
+            mode=FLAGS.imbalance_monitor,
+            overfit_mode=None if FLAGS.augment == "none" else FLAGS.imbalance_monitor))
     if FLAGS.mode_collapse_monitor != "off":  # real images for comparison: from the dataset
         monitors.append(tfgan_kit.ModeCollapseMonitor(dataset, mode=FLAGS.mode_collapse_monitor))
     if FLAGS.ema_decay:

@@ -5,6 +5,7 @@ matplotlib backend is set until you call something that asks for it.
 """
 
 from tfgan_kit import (
+    augment,
     callbacks,
     data,
     distribute,
@@ -14,6 +15,7 @@ from tfgan_kit import (
     plotting,
     regularizers,
 )
+from tfgan_kit.augment import ADA, DiffAugment
 from tfgan_kit.callbacks import (
     CrashSafeBackup,
     FIDMonitor,
@@ -44,6 +46,8 @@ __version__ = "0.2.0"
 
 __all__ = [
     "GAN",
+    "DiffAugment",
+    "ADA",
     "load_dataset",
     "load_arrays",
     "dcgan_generator",
@@ -70,6 +74,7 @@ __all__ = [
     "save_image_grid",
     "set_precision",
     "set_seed",
+    "augment",
     "callbacks",
     "data",
     "distribute",

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_kit import augment as augment_lib
 from tfgan_kit import export, regularizers
 from tfgan_kit import losses as losses_lib
 from tfgan_kit._internal import keras_access, networks, optimizers, sampling
@@ -83,6 +84,7 @@ class GAN(GANTrainer, keras.Model):
         self.image_shape = self._validate_networks()
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed_generator")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
+        self.augment, self._d_features, self._g_loss_reads_real = None, None, False  # compile sets them
         self.built = True
 
     def _validate_networks(self) -> tuple:
@@ -123,6 +125,7 @@ class GAN(GANTrainer, keras.Model):
         feature_matching_weight: float = 1.0,
         historical_averaging: float = 0.0,
         generator_ema: Optional[float] = None,
+        augment=None,
         **kwargs,
     ):
         """Configures both players' optimizers, the loss family and the stability tricks.
@@ -159,6 +162,10 @@ class GAN(GANTrainer, keras.Model):
                 generator's weights (e.g. 0.999), kept in-graph by `g_optimizer`
                 (Keras' `use_ema`); `generate` and export then use the average.
                 Defaults to `None` (off).
+            augment: what D sees of real and generated images in training:
+                `None`, a DiffAugment policy (`"color,translation,cutout"`), `"ada"`
+                (adaptive: p steered by D's overfitting), or a `tfgan_kit.DiffAugment`
+                / `ADA`. For a few hundred images. Defaults to `None`.
             **kwargs: passed to `keras.Model.compile` (`steps_per_execution`,
                 `jit_compile`, `run_eagerly`); `optimizer`, `loss` and `metrics` are
                 not accepted.
@@ -184,6 +191,9 @@ class GAN(GANTrainer, keras.Model):
         # optimizer=None: no stray default optimizer for BackupAndRestore or LR callbacks.
         super().compile(optimizer=None, **kwargs)
         self.generator_ema = generator_ema
+        self.augment = augment_lib.get(augment)
+        if self.augment is not None and not self.augment.built:  # a deserialized one is built
+            self.augment.build()
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.d_loss_fn, self.g_loss_fn = losses_lib.get(loss)
@@ -234,6 +244,8 @@ class GAN(GANTrainer, keras.Model):
             "feature_matching_weight": self.feature_matching_weight,
             "historical_averaging": self.historical_averaging,
             "generator_ema": self.generator_ema,
+            "augment": None if self.augment is None
+            else keras.saving.serialize_keras_object(self.augment),
             "steps_per_execution": self.steps_per_execution,
         }
 

@@ -52,8 +52,13 @@ class GANTrainer:
         inputs = z if labels is None else [z, labels]
         return self.generator(inputs, training=training)
 
-    def _discriminate(self, images, labels, training):
-        """(logits, features) of D; features only when feature matching is on."""
+    def _discriminate(self, images, labels, training, augment=False):
+        """(logits, features) of D; features only when feature matching is on.
+
+        `augment`: D sees the images through `self.augment` (a training pass).
+        """
+        if augment and self.augment is not None:
+            images = self.augment.augment(images, sampling.draw_seed(self.seed_generator, False))
         inputs = images if labels is None else [images, labels]
         if self._d_features is None:
             return self.discriminator(inputs, training=training), None
@@ -121,22 +126,24 @@ class GANTrainer:
         z, fake_labels = self.sample_inputs(tf.shape(real)[0])
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
             fake = self._generate(z, fake_labels, training=True)
-            real_logits, real_features = self._discriminate(real, labels, training=True)
-            fake_logits, fake_features = self._discriminate(fake, fake_labels, training=True)
+            real_logits, real_features = self._discriminate(real, labels, True, augment=True)
+            fake_logits, fake_features = self._discriminate(fake, fake_labels, True, augment=True)
             d_loss = self._d_loss(real, fake, real_logits, fake_logits, labels, fake_labels)
             g_loss = self._g_loss(fake_logits, real_logits, real_features, fake_features)
         self._apply(self.d_optimizer, d_tape, d_loss, self.discriminator, self._d_history)
         self._apply(self.g_optimizer, g_tape, g_loss, self.generator, self._g_history)
+        self._observe(real_logits)
         return d_loss, g_loss, real_logits, fake_logits
 
     def _discriminator_step(self, real, labels):
         z, fake_labels = self.sample_inputs(tf.shape(real)[0])
         fake = self._generate(z, fake_labels, training=True)
         with tf.GradientTape() as tape:
-            real_logits, _ = self._discriminate(real, labels, training=True)
-            fake_logits, _ = self._discriminate(fake, fake_labels, training=True)
+            real_logits, _ = self._discriminate(real, labels, True, augment=True)
+            fake_logits, _ = self._discriminate(fake, fake_labels, True, augment=True)
             loss = self._d_loss(real, fake, real_logits, fake_logits, labels, fake_labels)
         self._apply(self.d_optimizer, tape, loss, self.discriminator, self._d_history)
+        self._observe(real_logits)
         return loss, real_logits, fake_logits
 
     def _generator_step(self, real, labels):
@@ -144,13 +151,18 @@ class GANTrainer:
         z, fake_labels = self.sample_inputs(tf.shape(real)[0])
         with tf.GradientTape() as tape:
             fake = self._generate(z, fake_labels, training=True)
-            fake_logits, fake_features = self._discriminate(fake, fake_labels, training=True)
+            fake_logits, fake_features = self._discriminate(fake, fake_labels, True, augment=True)
             real_logits = real_features = None
             if self._d_features is not None or self._g_loss_reads_real:
-                real_logits, real_features = self._discriminate(real, labels, training=True)
+                real_logits, real_features = self._discriminate(real, labels, True, augment=True)
             loss = self._g_loss(fake_logits, real_logits, real_features, fake_features)
         self._apply(self.g_optimizer, tape, loss, self.generator, self._g_history)
         return loss
+
+    def _observe(self, real_logits):
+        """Lets adaptive augmentation read D's verdicts on the (augmented) real batch."""
+        if self.augment is not None:
+            self.augment.update(real_logits)
 
     def test_step(self, data):
         real, labels = self._unpack(data)
@@ -176,6 +188,10 @@ class GANTrainer:
         for name, value in values.items():
             self.trackers[name].update_state(value)
         results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if self.augment is not None:  # the augmentation probability, and ADA's r_t
+            results["augment_p"] = self.augment.p.value
+            if self.augment.adaptive:
+                results["real_sign"] = self.augment.real_sign.value
         if distribute.is_multi_worker():
             # Keras reduces multi-worker step outputs with a mean over axis 0, which a
             # scalar lacks (keras #20585); a 1-element vector reduces to the global mean.

@@ -261,3 +261,42 @@ def test_made_up_stop_sets_stop_training_and_the_reason():
     gan, monitor = _monitor(window=5, mode="stop")
     _feed(monitor, [D_WINS] * 6)
     assert gan.stop_training and "discriminator_dominates" in monitor.stop_reason
+
+
+SURE_OF_REALS = {"d_real": 0.9, "d_fake": 0.5, "d_acc_real": 0.97, "d_acc_fake": 0.4}
+
+
+def test_made_up_overfitting_from_the_sign_statistic_only_when_asked():
+    _, monitor = _monitor(window=5, overfit_mode="warn")
+    _feed(monitor, [HEALTHY] * 10 + [SURE_OF_REALS] * 10)  # r_t = 2 * 0.97 - 1 = 0.94 > 0.6
+    assert [e["state"] for e in monitor.events] == ["discriminator_overfits"]
+    _, off = _monitor(window=5)
+    _feed(off, [SURE_OF_REALS] * 20)
+    assert off.events == []
+    _, quiet = _monitor(window=5, overfit_mode="warn")
+    _feed(quiet, [HEALTHY] * 30)  # r_t = 0.4
+    assert quiet.events == []
+
+
+def test_made_up_overfitting_from_held_out_images_at_the_epoch_end():
+    _, monitor = _monitor(window=5, overfit_mode="warn")
+    monitor.on_epoch_begin(0)
+    monitor.on_epoch_end(0, {"d_acc_real": 0.95, "val_d_acc_real": 0.6})  # r_t 0.9 vs 0.2
+    monitor.on_epoch_begin(1)
+    monitor.on_epoch_end(1, {"d_acc_real": 0.8, "val_d_acc_real": 0.75})  # 0.6 vs 0.5: generalises
+    assert [(e["state"], e["epoch"], e["window"]) for e in monitor.events] == [
+        ("discriminator_overfits", 1, "validation")]
+    assert monitor.events[0]["real_sign"] == 0.9 and monitor.events[0]["val_real_sign"] == 0.2
+
+
+def test_made_up_overfitting_rebalanced_by_raising_the_augmentation_probability():
+    gan = tiny_gan(augment=tfgan_kit.ADA(initial_p=0.0))
+    monitor = ImbalanceMonitor(verbose=0, window=5, overfit_mode="rebalance")
+    monitor.set_model(gan)
+    monitor.set_params({"steps": None})
+    monitor.on_train_begin()
+    lr = float(gan.d_optimizer.learning_rate.numpy())
+    _feed(monitor, [SURE_OF_REALS] * 12)  # the episode's start and one more window
+    assert float(gan.augment.p.numpy()) == pytest.approx(0.2)
+    assert "raised the augmentation probability" in monitor.events[0]["action"]
+    assert float(gan.d_optimizer.learning_rate.numpy()) == lr  # D's rate left alone

@@ -19,9 +19,9 @@ def check_gan(owner: str, model) -> None:
         )
 
 
-def check_mode(owner: str, mode: str, modes: tuple) -> None:
+def check_mode(owner: str, mode, modes: tuple, argument: str = "mode") -> None:
     if mode not in modes:
-        raise ValueError(f"{owner} received mode={mode!r}; expected one of {modes}.")
+        raise ValueError(f"{owner} received {argument}={mode!r}; expected one of {modes}.")
 
 
 def scalar(value) -> float:

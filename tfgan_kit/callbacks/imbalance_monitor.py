@@ -9,7 +9,9 @@ from tfgan_kit._internal.keras_access import inner_optimizer, learning_rate_sche
 from tfgan_kit._internal.logs import report
 from tfgan_kit._internal.signals import SIGNALS, check_gan, check_mode, scalar
 
-STATES = ("balanced", "discriminator_dominates", "generator_dominates", "equilibrium")
+STATES = ("balanced", "discriminator_dominates", "generator_dominates", "discriminator_overfits",
+          "equilibrium")
+OVERFIT_MODES = (None, "warn", "rebalance", "stop")
 IMBALANCE_MODES = ("warn", "rebalance", "stop")
 EQUILIBRIUM_MODES = (None, "warn", "stop")
 
@@ -29,6 +31,13 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     - `"generator_dominates"`: D rates fakes at least as real as real data
       (mean D(G(z)) - mean D(x) > `fake_real_gap`) **and** fake accuracy <
       `fake_accuracy_low`;
+    - `"discriminator_overfits"` (only when `overfit_mode` is set): D is sure of
+      the training images, ADA's r_t = E[sign(D(x))] = 2 * real accuracy - 1 over
+      the window above `overfit_sign`; and, at an epoch's end when `fit` has
+      `validation_data`, r_t on training images exceeds r_t on the held-out ones
+      by more than `overfit_gap` (D memorised, rather than learnt, the real data).
+      In `"rebalance"` mode the action raises the augmentation probability of a
+      GAN compiled with `augment=` by `overfit_p_step` (else D's learning rate falls);
     - `"equilibrium"` (only when `equilibrium_mode` is set): mean accuracy
       within `equilibrium_band` of 50 % **and** |mean D(x) - mean D(G(z))| <=
       `equilibrium_gap`: D can no longer tell real from generated images, as
@@ -42,26 +51,17 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     An *episode* starts when the windowed state leaves `"balanced"` (or switches
     side) and ends after a whole window of balance. Per episode: `mode="warn"`
     logs one line (logger `"tfgan_kit"`); `"rebalance"` multiplies the dominating
-    network's learning rate by `rebalance_factor` at the start and again after
-    every further window the episode lasts, never below `min_lr_scale` times the
-    rate it had when `fit` began (the learning rates are optimizer variables, so
-    the traced train step sees the change; the scaled rate is kept when the
-    episode ends); `"stop"` ends `fit` and keeps the reason in `stop_reason`.
-    An equilibrium episode follows `equilibrium_mode` instead (`"warn"` or
-    `"stop"`; it never rebalances), so `mode="rebalance"` can fix imbalance
-    while `equilibrium_mode="stop"` ends a run that has nothing left to learn.
-    Every episode is appended to `events` (a dict: `epoch` 1-based, `step` =
-    batches since `fit` began, `state`, the windowed `d_real`, `d_fake`,
-    `d_acc_real`, `d_acc_fake`, `accuracy`, the `action`, and `end_step` once it
-    ends), and the epoch logs get `imbalance_events` (imbalance episodes begun
-    that epoch; plus `equilibrium_events` when `equilibrium_mode` is set, and
-    `d_lr_scale` / `g_lr_scale` in rebalance mode), so `History` keeps them.
-
-    Keras hands callbacks running means since the epoch began; the monitor
-    recovers the exact mean of the batches since its last call from two of them,
-    also with `steps_per_execution=k`. Under a `tf.distribute` strategy the logs
-    are already global means, and the learning-rate variables it assigns are
-    mirrored, so every replica gets the new rate.
+    network's learning rate (an optimizer variable, so the traced step sees it) by
+    `rebalance_factor` at the start and after every further window, never below
+    `min_lr_scale` times its rate when `fit` began; `"stop"` ends `fit` and keeps
+    the reason in `stop_reason`. Equilibrium and overfitting episodes follow
+    `equilibrium_mode` / `overfit_mode` instead (equilibrium never rebalances).
+    Every episode is appended to `events` (`epoch` 1-based, `step` = batches since
+    `fit` began, `state`, the windowed signals, the `action`, `end_step`), and the
+    epoch logs get `imbalance_events` (plus `equilibrium_events`, and `d_lr_scale` /
+    `g_lr_scale` in rebalance mode), so `History` keeps them. The exact window means
+    are recovered from Keras' running means (also with `steps_per_execution`);
+    under a `tf.distribute` strategy the logs are already global means.
 
     Args:
         window: batches the state is averaged over. Defaults to 50.
@@ -80,6 +80,14 @@ class ImbalanceMonitor(keras.callbacks.Callback):
             (0, 1]. Defaults to 0.01.
         verbose: 0 silences the log lines (events are still recorded).
             Defaults to 1.
+        overfit_mode: `None` (no overfitting detection), `"warn"`, `"rebalance"`
+            or `"stop"`. Defaults to None.
+        overfit_sign: window r_t above which D overfits, in (0, 1]. Defaults to 0.6
+            (ADA's target).
+        overfit_gap: training minus validation r_t above which D overfits.
+            Defaults to 0.3.
+        overfit_p_step: rise of the augmentation probability per action.
+            Defaults to 0.1.
         equilibrium_mode: `None` (no equilibrium detection), `"warn"` or
             `"stop"`. Defaults to None.
         equilibrium_band: half-width of the accuracy band around 50 %, in
@@ -114,13 +122,20 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         equilibrium_mode: Optional[str] = None,
         equilibrium_band: float = 0.05,
         equilibrium_gap: float = 0.01,
+        overfit_mode: Optional[str] = None,
+        overfit_sign: float = 0.6,
+        overfit_gap: float = 0.3,
+        overfit_p_step: float = 0.1,
     ):
         super().__init__()
         name = self.__class__.__name__
         check_mode(name, mode, IMBALANCE_MODES)
-        if equilibrium_mode not in EQUILIBRIUM_MODES:
-            raise ValueError(f"{name} received equilibrium_mode={equilibrium_mode!r}; "
-                             f"expected one of {EQUILIBRIUM_MODES}.")
+        check_mode(name, equilibrium_mode, EQUILIBRIUM_MODES, "equilibrium_mode")
+        check_mode(name, overfit_mode, OVERFIT_MODES, "overfit_mode")
+        for key, value in (("overfit_sign", overfit_sign), ("overfit_gap", overfit_gap),
+                           ("overfit_p_step", overfit_p_step)):
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"{name} received {key}={value!r}; expected (0, 1].")
         if not 0.0 < equilibrium_band <= 0.5:
             raise ValueError(f"{name} received equilibrium_band={equilibrium_band!r}; expected (0, 0.5].")
         if not 0.0 <= equilibrium_gap <= 1.0:
@@ -151,6 +166,10 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         self.equilibrium_mode = equilibrium_mode
         self.equilibrium_band = float(equilibrium_band)
         self.equilibrium_gap = float(equilibrium_gap)
+        self.overfit_mode = overfit_mode
+        self.overfit_sign = float(overfit_sign)
+        self.overfit_gap = float(overfit_gap)
+        self.overfit_p_step = float(overfit_p_step)
         self.events = []
         self.stop_reason = None
         self.state = "balanced"
@@ -168,7 +187,7 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         self.stop_reason = None
         self.lr_scale = {"d": 1.0, "g": 1.0}
         self._base_lr = {}
-        if self.mode == "rebalance":
+        if "rebalance" in (self.mode, self.overfit_mode):
             for key in ("d", "g"):
                 optimizer = inner_optimizer(getattr(self.model, f"{key}_optimizer"))
                 schedule = learning_rate_schedule(optimizer)
@@ -215,6 +234,12 @@ class ImbalanceMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
+        if self.overfit_mode is not None and {"d_acc_real", "val_d_acc_real"} <= set(logs):
+            train, held_out = (2 * scalar(logs[k]) - 1 for k in ("d_acc_real", "val_d_acc_real"))
+            if train - held_out > self.overfit_gap:
+                self._begin_episode("discriminator_overfits",
+                                    {"real_sign": round(train, 4), "val_real_sign": round(held_out, 4)})
+                self._end_episode()
         logs["imbalance_events"] = self._epoch_events
         if self.equilibrium_mode is not None:
             logs["equilibrium_events"] = self._epoch_equilibria
@@ -239,6 +264,8 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         if (means["d_fake"] - means["d_real"] > self.fake_real_gap
                 and means["d_acc_fake"] < self.fake_accuracy_low):
             return "generator_dominates"
+        if self.overfit_mode is not None and 2 * means["d_acc_real"] - 1 > self.overfit_sign:
+            return "discriminator_overfits"
         if (self.equilibrium_mode is not None
                 and abs(means["accuracy"] - 0.5) <= self.equilibrium_band
                 and abs(means["d_real"] - means["d_fake"]) <= self.equilibrium_gap):
@@ -258,18 +285,21 @@ class ImbalanceMonitor(keras.callbacks.Callback):
             if self._episode is not None:
                 self._end_episode()
             self._begin_episode(state)
-        elif (self.mode == "rebalance" and state != "equilibrium"
-              and self._step - self._last_action_step >= self.window):
+        elif ((self.overfit_mode if state == "discriminator_overfits" else self.mode) == "rebalance"
+              and state != "equilibrium" and self._step - self._last_action_step >= self.window):
             self._episode["rebalances"] += 1
             self._rebalance(state)
 
-    def _begin_episode(self, state: str) -> None:
-        means = self.window_means()
+    def _begin_episode(self, state: str, validation: Optional[dict] = None) -> None:
         event = {"epoch": self._epoch + 1, "step": self._step, "state": state}
-        event.update({key: round(value, 4) for key, value in means.items()})
-        event.update({"window": sum(n for n, _ in self._chunks), "end_step": None,
-                      "rebalances": 0})
-        mode = self.equilibrium_mode if state == "equilibrium" else self.mode
+        if validation is None:
+            event.update({key: round(value, 4) for key, value in self.window_means().items()})
+            event["window"] = sum(n for n, _ in self._chunks)
+        else:  # From D's verdicts on held-out real images at the epoch's end.
+            event.update(validation, window="validation")
+        event.update({"end_step": None, "rebalances": 0})
+        mode = {"equilibrium": self.equilibrium_mode,
+                "discriminator_overfits": self.overfit_mode}.get(state, self.mode)
         if mode == "rebalance":
             event["action"] = self._rebalance(state)
         elif mode == "stop":
@@ -294,10 +324,16 @@ class ImbalanceMonitor(keras.callbacks.Callback):
         self._balanced_run = 0
 
     def _rebalance(self, state: str) -> str:
-        """Scales the dominating network's learning rate variable; returns what it did."""
-        key = "d" if state == "discriminator_dominates" else "g"
-        scale = max(self.lr_scale[key] * self.rebalance_factor, self.min_lr_scale)
+        """Scales the dominating network's learning rate variable (or, for an overfitting D of
+        an augmenting GAN, raises the augmentation probability); returns what it did."""
+        augment = getattr(self.model, "augment", None)
         self._last_action_step = self._step
+        if state == "discriminator_overfits" and augment is not None:
+            p = min(1.0, float(augment.p.numpy()) + self.overfit_p_step)
+            augment.p.assign(p)
+            return f"raised the augmentation probability to {p:.2f}"
+        key = "g" if state == "generator_dominates" else "d"
+        scale = max(self.lr_scale[key] * self.rebalance_factor, self.min_lr_scale)
         if scale == self.lr_scale[key]:
             return f"{key}_optimizer learning rate already at its floor"
         self.lr_scale[key] = scale
@@ -316,19 +352,27 @@ class ImbalanceMonitor(keras.callbacks.Callback):
                 f"D rates fakes above real data and fake accuracy < "
                 f"{self.fake_accuracy_low:.0%}: the discriminator has stopped teaching"
             ),
+            "discriminator_overfits": (
+                "D is sure of the training images (r_t = E[sign(D(x))] "
+                + (f"{event.get('real_sign', 0):.2f} on them, {event.get('val_real_sign', 0):.2f} on "
+                   f"held-out ones, gap > {self.overfit_gap:g}" if event["window"] == "validation"
+                   else f"> {self.overfit_sign:g}")
+                + "): it memorises the data; augment what it sees"
+            ),
             "equilibrium": (
                 f"D accuracy within {self.equilibrium_band:.0%} of 50 % and "
                 f"|D(x) - D(G(z))| <= {self.equilibrium_gap:g}: D cannot tell real from "
                 "generated images, so its feedback to the generator carries little information"
             ),
         }[event["state"]]
-        return (
-            f"ImbalanceMonitor: epoch {event['epoch']}, batch {event['step']}: "
-            f"{event['state']} over the last {event['window']} batches "
-            f"(D(x)={event['d_real']:.3f}, D(G(z))={event['d_fake']:.3f}, "
-            f"D accuracy real/fake {event['d_acc_real']:.0%}/{event['d_acc_fake']:.0%}; "
-            f"{why}). Action: {event['action']}."
-        )
+        if event["window"] == "validation":
+            where = "at the epoch's end, against the validation images ("
+        else:
+            where = (f"over the last {event['window']} batches (D(x)={event['d_real']:.3f}, "
+                     f"D(G(z))={event['d_fake']:.3f}, D accuracy real/fake "
+                     f"{event['d_acc_real']:.0%}/{event['d_acc_fake']:.0%}; ")
+        return (f"ImbalanceMonitor: epoch {event['epoch']}, batch {event['step']}: "
+                f"{event['state']} {where}{why}). Action: {event['action']}.")
 
     def get_config(self) -> dict:
         return {
@@ -344,4 +388,8 @@ class ImbalanceMonitor(keras.callbacks.Callback):
             "equilibrium_mode": self.equilibrium_mode,
             "equilibrium_band": self.equilibrium_band,
             "equilibrium_gap": self.equilibrium_gap,
+            "overfit_mode": self.overfit_mode,
+            "overfit_sign": self.overfit_sign,
+            "overfit_gap": self.overfit_gap,
+            "overfit_p_step": self.overfit_p_step,
         }
