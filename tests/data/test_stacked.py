@@ -63,3 +63,18 @@ def test_modes_by_the_classifier_on_hand_made_triples():
     single = tfgan_kit.metrics.class_coverage(one)
     assert single["classes_covered"] == 1 and single["kl_to_uniform"] == pytest.approx(np.log(1000))
     assert tfgan_kit.metrics.bundled_classifier_name((28, 28, 3)) == "stacked_mnist28"
+
+
+def test_mode_probabilities_stay_float32_under_a_bfloat16_policy():
+    import keras
+    from tfgan_kit.metrics import extractors
+
+    extractors.stacked_classifier.cache_clear()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = extractors.stacked_classifier("mnist28")[0]
+        probs = model(np.zeros((2, 28, 28, 3), np.float32)).numpy()
+    finally:
+        extractors.stacked_classifier.cache_clear()
+    assert probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)

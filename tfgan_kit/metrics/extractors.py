@@ -131,11 +131,12 @@ def stacked_classifier(name: str = "mnist28") -> Tuple[keras.Model, keras.Model]
     height, width, _ = DIGIT_CLASSIFIERS[name]
     images = keras.Input((height, width, 3), name="stacked_images")
     parts = [inner(images[..., c : c + 1]) for c in range(3)]
-    features = keras.layers.Concatenate(name="features")([f for f, _ in parts])
+    # float32 whatever the global policy: a bfloat16 product of softmaxes does not sum to 1.
+    features = keras.layers.Concatenate(name="features", dtype="float32")([f for f, _ in parts])
     a, b, c = (p for _, p in parts)
     joint = keras.ops.einsum("na,nb,nc->nabc", a, b, c)
     classes = a.shape[-1] * b.shape[-1] * c.shape[-1]
-    joint = keras.layers.Reshape((classes,), name="modes")(joint)
+    joint = keras.layers.Reshape((classes,), name="modes", dtype="float32")(joint)
     return (keras.Model(images, joint, name=f"stacked_{name}"),
             keras.Model(images, [features, joint], name=f"stacked_{name}_features"))
 
