@@ -183,6 +183,7 @@ def test_saving_a_backup_prints_no_tensorflow_info_lines(tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         tiny_gan().fit(digits(limit=128), epochs=2, verbose=0,
                        callbacks=[tfgan_kit.CrashSafeBackup(tmp_path, delete_on_finish=False)])
-    noisy = [r.getMessage() for r in caplog.records if r.name in ("absl", "tensorflow")]
-    assert noisy == []
+    noisy = [r.getMessage() for r in caplog.records
+             if r.name in ("absl", "tensorflow") and r.levelno < logging.WARNING]
+    assert noisy == []  # (TF's retracing *warnings* from other tests' functions may appear)
     assert (tmp_path / "checkpoint").exists()
