@@ -78,6 +78,7 @@ def test_ada_p_follows_the_sign_statistic_by_its_rule():
     assert float(ada.p.numpy()) == 0.0
 
 
+@pytest.mark.slow
 def test_training_reports_p_and_the_sign_statistic_and_moves_p():
     gan = tiny_gan(augment=tfgan_kit.ADA(speed_kimg=1.0, interval=1))
     history = gan.fit(digits(limit=128, batch_size=32), epochs=2, verbose=0).history

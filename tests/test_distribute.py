@@ -105,6 +105,7 @@ def test_parity_tolerance_rejects_a_loss_scaled_twice_or_not_at_all(runs):
         assert wrong > 1000 * WEIGHT_ATOL > 1000 * parity, (factor, wrong, parity)
 
 
+@pytest.mark.slow
 def test_replicas_draw_different_slices_of_one_devices_noise(runs):
     r = _results(runs, "mirrored")
     halves = r["replica_images"]
@@ -113,6 +114,7 @@ def test_replicas_draw_different_slices_of_one_devices_noise(runs):
     np.testing.assert_allclose(np.concatenate(list(halves)), r["one_device"], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_two_worker_processes_agree_and_match_one_device(runs):
     workers = [_results(runs, f"worker{i}") for i in range(2)]
     assert [int(w["replicas"]) for w in workers] == [2, 2]
@@ -128,6 +130,7 @@ def test_two_worker_processes_agree_and_match_one_device(runs):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("norm", ["none", "sync_batch"])
 def test_imbalance_monitor_reads_global_values_under_two_replicas(runs, norm):
     r = _results(runs, "mirrored")
@@ -142,6 +145,7 @@ def test_imbalance_monitor_reads_global_values_under_two_replicas(runs, norm):
     np.testing.assert_allclose(two, one, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_imbalance_monitor_reads_global_values_under_two_workers(runs):
     reference = _results(runs, "mirrored")
     if "none/one/imbalance_events" not in reference:

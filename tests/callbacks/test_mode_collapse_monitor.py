@@ -101,6 +101,7 @@ def test_feature_spaces_and_classifier_see_the_collapse():
     assert monitor.check() and len(monitor.events) == 1
 
 
+@pytest.mark.slow
 def test_bad_real_data_is_named():
     monitor = ModeCollapseMonitor(np.zeros((10, 28, 28, 1)))
     monitor.set_model(tiny_gan())
