@@ -7,6 +7,7 @@ through `to_shape`, so `image_size` and `channels` mean the same thing everywher
 from typing import Optional, Sequence, Tuple, Union
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 ImageSize = Union[int, Sequence[int]]
@@ -69,6 +70,15 @@ def to_shape(images: tf.Tensor, size: Optional[Tuple[int, int]], channels: Optio
     if size is not None:
         images = tf.clip_by_value(resize(images, size, crop), -1.0, 1.0)
     return images
+
+
+def to_shape_array(images, size: Optional[Tuple[int, int]], channels: Optional[int],
+                   crop: bool = True, chunk: int = 1024):
+    """`to_shape` on an in-memory array, `chunk` images at a time (bounded memory)."""
+    if size is None and channels is None:
+        return images
+    return np.concatenate([to_shape(tf.constant(images[i : i + chunk]), size, channels, crop).numpy()
+                           for i in range(0, len(images), chunk)])
 
 
 def describe_sizes(shapes) -> str:

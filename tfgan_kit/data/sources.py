@@ -167,10 +167,8 @@ def load_arrays(
         x = x[:limit]
         y = None if y is None else y[:limit]
     x = check_images(_scale(x, value_range, name), name)
-    size, channels = image_ops.as_size(image_size, "load_arrays"), image_ops.check_channels(channels)
-    if size is not None or channels is not None:
-        x = np.concatenate([image_ops.to_shape(tf.constant(x[i : i + 1024]), size, channels, crop).numpy()
-                            for i in range(0, len(x), 1024)])
+    x = image_ops.to_shape_array(x, image_ops.as_size(image_size, "load_arrays"),
+                                 image_ops.check_channels(channels), crop)
     if y is not None:
         y = np.asarray(y).astype(np.int32).reshape(-1)
         if len(y) != len(x):
@@ -181,23 +179,22 @@ def load_arrays(
 # ---------------------------------------------------------------- the pipeline
 
 
-def _in_memory(name: str) -> bool:
+def is_in_memory(name: str) -> bool:
+    """Whether `name` is a source `load_arrays` reads into memory (not TFDS, folders, stacked)."""
     return name in MIXTURES or name == "digits" or name.startswith(("idx:", "npz:"))
 
 
 def _digit_arrays(name: str, labels: bool, split: str, data_dir: Optional[str], image_size,
                   crop: bool):
     """Images in [-1, 1] (and labels, when asked) of any in-memory or TFDS source, for `stacked:`."""
-    if _in_memory(name):
+    if is_in_memory(name):
         return load_arrays(name, labels, split, image_size=image_size, crop=crop)
     import tensorflow_datasets as tfds
 
     x, y = tfds.as_numpy(tfds.load(name, split=split, batch_size=-1, as_supervised=True,
                                    data_dir=data_dir))
     x = check_images(np.asarray(x, np.float32) / 127.5 - 1.0, f"stacked:{name}")
-    if image_size is not None:
-        x = image_ops.to_shape(tf.constant(x), image_ops.as_size(image_size), None, crop).numpy()
-    return x, np.asarray(y, np.int32)
+    return image_ops.to_shape_array(x, image_ops.as_size(image_size), None, crop), np.asarray(y, np.int32)
 
 
 def _physical_memory() -> Optional[int]:
@@ -299,7 +296,7 @@ def load_dataset(
         x, y = _digit_arrays(name[8:], labels, split, data_dir, image_size, crop)
         ds, count = stacked_dataset(x, y, limit, shuffle, seed, labels)
         shuffle, cache = False, False  # The index triples are shuffled; images are built on read.
-    elif _in_memory(name):
+    elif is_in_memory(name):
         x, y = load_arrays(name, labels, split, value_range, limit, image_size, channels, crop)
         ds, count = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)), len(x)
         cache = False  # Already in memory.

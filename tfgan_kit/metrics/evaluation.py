@@ -49,7 +49,7 @@ def real_images(source, limit: Optional[int] = None, split: str = "train") -> np
     """Images from an array, a `tf.data.Dataset` (images or `(images, labels)`, batched or
     not) or a `load_dataset` name (in order, unshuffled), at most `limit` of them."""
     if isinstance(source, str):
-        if source == "digits" or source.startswith(("idx:", "npz:")):
+        if data.sources.is_in_memory(source):
             return data.load_arrays(source, split=split, limit=limit)[0]
         source = data.load_dataset(source, batch_size=1, split=split, shuffle=False, limit=limit)
     images = batches.take(source, limit)[0]
