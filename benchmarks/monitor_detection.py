@@ -71,7 +71,7 @@ def main(argv):
     print(f"digits, width {FLAGS.width}, latent {FLAGS.latent_dim}, {FLAGS.epochs} epochs "
           f"({batches} batches) per run; ImbalanceMonitor window 50 batches, "
           "ModeCollapseMonitor every epoch on 128 samples, warmup=0 (every check counts)\n")
-    alarms, lows, dups, windows, seconds = 0, [], [], [], 0.0
+    alarms, lows, dups, seconds = 0, [], [], 0.0
     for seed in range(FLAGS.seeds):
         imbalance, collapse, took = run(seed)
         seconds += took

@@ -79,6 +79,8 @@ def run_one(size: int, config: str) -> dict:
             "classes": scores["classes_covered"], "kl": scores["kl_to_uniform"],
             "memorisation": memorisation, "step_ms": float(step_ms),
             "augment_p": float(history.history.get("augment_p", [0.0])[-1]),
+            "augment_p_per_epoch": [round(float(p), 3) for p in history.history.get("augment_p", [])],
+            "real_sign_per_epoch": [round(float(r), 3) for r in history.history.get("real_sign", [])],
             "final_d_acc_real": float(history.history["d_acc_real"][-1])}
 
 

@@ -19,6 +19,11 @@ input pipeline is also timed alone, without training: streaming (cache=False, de
 and resize every pass) and cached (after its first pass). Its images/s over the float32
 loop's says whether the data keeps training fed (target: >= 2x).
 
+The ceiling: each round also times a large matrix multiply through TensorFlow in float32
+and in bfloat16 (--gemm_size square, best of 10) -- what this CPU's cores can do at
+best -- and every training configuration is given as training FLOP/s (the networks'
+FLOPs per image, counted from their layers, times images/s) and its share of each.
+
     python benchmarks/throughput.py                 # ~12 min on 2 cores
     python benchmarks/throughput.py --repeats=5 --limit=8000
     python benchmarks/throughput.py --sizes=32,64,128 --channels=3  # the README's table
@@ -60,12 +65,15 @@ flags.DEFINE_integer("width", 32, "`width` of dcgan_generator / dcgan_discrimina
 flags.DEFINE_string("photo_dir", None, "Folder of photos for --image_size: used if it holds "
                     "files, else the crops are made there. Defaults to a temporary folder.")
 flags.DEFINE_bool("pipeline", True, "With --image_size, also time the input pipeline alone.")
+flags.DEFINE_integer("gemm_size", 4096, "Side of the square matrices of the ceiling's matmul "
+                     "(0: no ceiling).", lower_bound=0)
 flags.DEFINE_string("json", "runs/throughput.json", "Where every run's numbers are written.")
 FLAGS = flags.FLAGS
 
 POLICIES = {"reference": "float32", "fit": "float32", "reference_bf16": "mixed_bfloat16",
             "fit_bf16": "mixed_bfloat16"}  # The rest: set_precision("auto").
 PIPELINES = {"pipeline": False, "pipeline_cached": "auto"}  # name: load_dataset's cache=.
+CEILINGS = {"gemm_float32": "float32", "gemm_bfloat16": "bfloat16"}  # name: matmul dtype.
 LABELS = {
     "reference": "hand-written two-tape loop",
     "fit": "tfgan_kit GAN.fit",
@@ -74,6 +82,8 @@ LABELS = {
     "fit_bf16": "tfgan_kit GAN.fit, mixed_bfloat16",
     "pipeline": "input pipeline alone, cache=False (decode + resize every pass)",
     "pipeline_cached": 'input pipeline alone, cache="auto" (after its first pass)',
+    "gemm_float32": "float32 matmul (the ceiling)",
+    "gemm_bfloat16": "bfloat16 matmul (the ceiling)",
 }
 PHOTO_LIMIT, PHOTO_BATCH = 512, 64
 
@@ -107,6 +117,55 @@ def photo_dataset(cache):
     )
 
 
+def forward_flops(model) -> int:
+    """FLOPs of one image's forward pass: 2 x kernel size x positions the kernel visits.
+
+    Counts Dense, Conv2D and Conv2DTranspose layers (also inside nested models and
+    wrappers such as SpectralNormalization) from the shapes they were built with; the
+    element-wise layers are left out (a few %).
+    """
+    import numpy as np
+
+    total = 0
+    for layer in model._flatten_layers(include_self=False):
+        kernel = getattr(layer, "kernel", None)
+        shapes = getattr(layer, "_build_shapes_dict", None)
+        if kernel is None or not shapes:
+            continue
+        shape = tuple(next(iter(shapes.values())))
+        if "Transpose" not in type(layer).__name__:  # Conv2D visits its outputs, the transpose its inputs
+            shape = tuple(layer.compute_output_shape(shape))
+        total += 2 * int(np.prod(shape[1:-1], dtype=np.int64)) * int(np.prod(kernel.shape))
+    return total
+
+
+def training_flops_per_image(generator, discriminator) -> int:
+    """One step's FLOPs per image: G once and D on real and fake, forward and backward.
+
+    Backward costs twice the forward (gradients of inputs and of weights), so a network
+    trained on a batch costs 3x its forward; the generator's tape also runs the gradient
+    of D's input on the fake batch (one more D forward's worth).
+    """
+    g, d = forward_flops(generator), forward_flops(discriminator)
+    return 3 * (g + 2 * d) + d
+
+
+def run_gemm(name: str) -> dict:
+    import tensorflow as tf
+
+    n = FLAGS.gemm_size
+    a = tf.cast(tf.random.normal((n, n), seed=0), CEILINGS[name])
+    b = tf.cast(tf.random.normal((n, n), seed=1), CEILINGS[name])
+    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.linalg.matmul(x, y)[0, :1], tf.float32)))
+    float(matmul(a, b))  # Warm-up: tracing, oneDNN's kernel choice.
+    seconds = []
+    for _ in range(10):
+        start = time.perf_counter()
+        float(matmul(a, b))
+        seconds.append(time.perf_counter() - start)
+    return {"config": name, "policy": CEILINGS[name], "gflops": 2 * n**3 / min(seconds) / 1e9}
+
+
 def run_config(name: str) -> dict:
     import keras
     import numpy as np
@@ -115,6 +174,10 @@ def run_config(name: str) -> dict:
     import tfgan_kit
 
     keras.utils.set_random_seed(0)
+    if os.environ.get("TFGAN_BENCH_NO_REMAPPER"):  # bf16_speeds.py's "no_remapper" setting
+        import tensorflow as tf
+
+        tf.config.optimizer.set_experimental_options({"remapping": False})
     policy = tfgan_kit.set_precision(POLICIES.get(name) or "auto")
     if FLAGS.image_size is None:
         dataset = tfgan_kit.load_dataset(common.MNIST, FLAGS.batch_size, limit=FLAGS.limit, seed=0)
@@ -145,7 +208,9 @@ def run_config(name: str) -> dict:
         timer = common.EpochTimer()
         gan.fit(dataset, epochs=FLAGS.repeats + 1, callbacks=[timer], verbose=0)
         seconds = timer.seconds
-    return result(name, policy, int(dataset.cardinality()), seconds) | {"init_checksum": checksum}
+    flops = training_flops_per_image(generator, discriminator)
+    return result(name, policy, int(dataset.cardinality()), seconds) | {
+        "init_checksum": checksum, "train_flops_per_image": flops}
 
 
 def run_pipeline(name: str) -> dict:
@@ -228,7 +293,7 @@ def machine() -> str:
 
 
 def run_subprocess(name: str, size, photo_dir) -> dict:
-    args = [sys.executable, os.path.abspath(__file__), f"--config={name}",
+    args = [sys.executable, os.path.abspath(__file__), f"--config={name}", f"--gemm_size={FLAGS.gemm_size}",
             f"--batch_size={FLAGS.batch_size}", f"--limit={FLAGS.limit}", f"--repeats={FLAGS.repeats}"]
     if size is not None:
         args += [f"--image_size={size}", f"--channels={FLAGS.channels}", f"--width={FLAGS.width}",
@@ -244,60 +309,88 @@ def run_subprocess(name: str, size, photo_dir) -> dict:
 def measure(size, photo_dir) -> dict:
     """{name: [one result per round]} for one image size (None: MNIST)."""
     names = list(FLAGS.configs) + (list(PIPELINES) if size is not None and FLAGS.pipeline else [])
+    names += list(CEILINGS) if FLAGS.gemm_size else []
     rounds = {name: [] for name in names}
     for round_ in range(FLAGS.rounds):
         for name in names:
             rounds[name].append(run_subprocess(name, size, photo_dir))
-            print(f"  {f'{size} px, ' if size else ''}round {round_ + 1}, {name}: "
-                  f"{rounds[name][-1]['images_per_s']:.0f} images/s", flush=True)
+            rate = rounds[name][-1]
+            rate = f"{rate['gflops']:.0f} GFLOP/s" if "gflops" in rate else f"{rate['images_per_s']:.0f} images/s"
+            print(f"  {f'{size} px, ' if size else ''}round {round_ + 1}, {name}: {rate}", flush=True)
     return rounds
 
 
-def print_mnist_table(results: dict, reference) -> None:
+def ceiling_share(r: dict, ceilings: dict) -> str:
+    """Training GFLOP/s and its share of the float32 and bfloat16 matmul rates."""
+    if "train_flops_per_image" not in r:
+        return "n/a"
+    gflops = r["train_flops_per_image"] * r["images_per_s"] / 1e9
+    shares = [f"{gflops / ceilings[n]['gflops']:.0%} of {CEILINGS[n]}" for n in CEILINGS if n in ceilings]
+    return f"{gflops:.1f}" + (f" ({', '.join(shares)})" if shares else "")
+
+
+def print_ceilings(ceilings: dict, results: dict) -> None:
+    if not ceilings:
+        return
+    flops = next((r["train_flops_per_image"] for r in results.values() if "train_flops_per_image" in r), 0)
+    rates = ", ".join(f"{CEILINGS[n]} {r['gflops']:.0f} GFLOP/s" for n, r in ceilings.items())
+    print(f"\nCeiling: {rates} ({FLAGS.gemm_size}x{FLAGS.gemm_size} matmul through TensorFlow, best "
+          f"of 10). Training counts {flops / 1e6:.1f} MFLOP per image (3x the forward of G and of D on "
+          "real and fake, + D's input gradient for G).")
+
+
+def print_mnist_table(results: dict, reference, ceilings: dict) -> None:
     print(f"\nBatch {FLAGS.batch_size}, {FLAGS.limit} MNIST images, median of {FLAGS.repeats} epochs "
           f"after warm-up, best of {FLAGS.rounds} interleaved rounds "
           f"(TF {results[FLAGS.configs[0]]['tf']}).")
-    print(f"{'configuration':<34}{'policy':<16}{'images/s':>10}{'vs float32 ref':>16}{'peak RSS':>12}")
+    print(f"{'configuration':<34}{'policy':<16}{'images/s':>10}{'vs float32 ref':>16}{'peak RSS':>12}"
+          "  training GFLOP/s (share of the matmul ceiling)")
     for name, r in results.items():
         ratio = f"{r['images_per_s'] / reference:.2f}x" if reference else "n/a"
         print(f"{LABELS.get(name, name):<34}{r['policy']:<16}{r['images_per_s']:>10.0f}"
-              f"{ratio:>16}{r['peak_rss_mib']:>9.0f} MiB")
+              f"{ratio:>16}{r['peak_rss_mib']:>9.0f} MiB  {ceiling_share(r, ceilings)}")
+    print_ceilings(ceilings, results)
 
 
-def print_size_table(size: int, results: dict, reference) -> None:
+def print_size_table(size: int, results: dict, reference, ceilings: dict) -> None:
     first = next(iter(results.values()))
     print(f"\n**{size}x{size}x{FLAGS.channels}**: {first['images']} JPEG photo crops, batch "
           f"{FLAGS.batch_size}, width {FLAGS.width}; median of {FLAGS.repeats} epochs after a "
           f"warm-up, best of {FLAGS.rounds} interleaved rounds.\n")
-    print("| configuration | images/s | x float32 loop | peak RSS MiB |\n| --- | ---: | ---: | ---: |")
+    print("| configuration | images/s | x float32 loop | peak RSS MiB | training GFLOP/s (share of the "
+          "matmul ceiling) |\n| --- | ---: | ---: | ---: | --- |")
     for name, r in results.items():
         label = LABELS.get(name, name) if name in PIPELINES else (
             ("hand-written two-tape loop" if name.startswith("reference") else "GAN.fit")
             + (", auto = " if name == "fit_auto" else ", ") + r["policy"])
         ratio = f"{r['images_per_s'] / reference:.2f}x" if reference else "n/a"
-        print(f"| {label} | {r['images_per_s']:.0f} | {ratio} | {r['peak_rss_mib']:.0f} |")
+        print(f"| {label} | {r['images_per_s']:.0f} | {ratio} | {r['peak_rss_mib']:.0f} | "
+              f"{ceiling_share(r, ceilings)} |")
     ratios = [f"{results[name]['images_per_s'] / reference:.2f}x with cache={cache!r}"
               for name, cache in PIPELINES.items() if name in results and reference]
     if ratios:
         print(f"\npipeline / training: {', '.join(ratios)} (target >= 2x; the float32 loop "
               f"trains {reference:.0f} images/s)")
+    print_ceilings(ceilings, results)
 
 
 def print_table(size, results: dict) -> None:
     if len({r["init_checksum"] for r in results.values() if "init_checksum" in r}) > 1:
         print("WARNING: the configurations started from different weights.")
+    ceilings = {n: results.pop(n) for n in CEILINGS if n in results}
     reference = results.get("reference", {}).get("images_per_s")
     if size is None:
-        print_mnist_table(results, reference)
+        print_mnist_table(results, reference, ceilings)
     else:
-        print_size_table(size, results, reference)
+        print_size_table(size, results, reference, ceilings)
 
 
 def main(argv):
     del argv
     resolve_defaults()
     if FLAGS.config:
-        run = run_pipeline if FLAGS.config in PIPELINES else run_config
+        run = (run_pipeline if FLAGS.config in PIPELINES else run_gemm if FLAGS.config in CEILINGS
+               else run_config)
         print("RESULT " + json.dumps(run(FLAGS.config)))
         return
     sizes = [int(s) for s in FLAGS.sizes] if FLAGS.sizes else [FLAGS.image_size]  # None: MNIST.
@@ -306,9 +399,10 @@ def main(argv):
     with photo_folder(needed=sizes != [None]) as photo_dir:
         for size in sizes:
             rounds = measure(size, photo_dir)
-            best = {name: max(runs, key=lambda r: r["images_per_s"]) for name, runs in rounds.items()}
+            best = {name: max(runs, key=lambda r: r.get("gflops", r["images_per_s"]))
+                    for name, runs in rounds.items()}
             report["sizes"][str(size or "mnist")] = {"best": best, "rounds": rounds}
-            print_table(size, best)
+            print_table(size, dict(best))
             if FLAGS.json:  # After every size, so an interrupted run keeps what it measured.
                 os.makedirs(os.path.dirname(FLAGS.json) or ".", exist_ok=True)
                 with open(FLAGS.json, "w") as f:
