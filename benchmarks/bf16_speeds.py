@@ -24,6 +24,7 @@ import subprocess
 import sys
 
 from absl import app, flags
+from record import write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SETTINGS = {
@@ -65,9 +66,7 @@ def main(argv):
             print(f"run {i + 1}, {name}: {r['images_per_s']:.0f} images/s, remapper failed: "
                   f"{r['remapper_failed']}, matmul f32 {r['gemm_float32']:.0f} / bf16 "
                   f"{r['gemm_bfloat16']:.0f} GFLOP/s", flush=True)
-            os.makedirs(os.path.dirname(os.path.abspath(FLAGS.json)), exist_ok=True)
-            with open(FLAGS.json, "w") as f:
-                json.dump(runs, f, indent=1)
+            write_json(FLAGS.json, runs)
     print(f"\n{FLAGS.config}, {FLAGS.limit} MNIST images, {FLAGS.runs} fresh processes per setting:\n")
     print("| setting | images/s per run | median | max / min | matmul bf16 GFLOP/s per run |")
     print("| --- | --- | --- | --- | --- |")

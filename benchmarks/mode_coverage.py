@@ -26,6 +26,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
+from record import write_json  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "examples"))
@@ -146,8 +147,7 @@ def main(argv):
         plot(runs, FLAGS.plot)
         print(f"Samples plot: {FLAGS.plot}")
     if FLAGS.json:
-        with open(FLAGS.json, "w") as f:
-            json.dump([{k: v for k, v in r.items() if k != "samples"} for r in runs], f, indent=1)
+        write_json(FLAGS.json, [{k: v for k, v in r.items() if k != "samples"} for r in runs])
 
 
 if __name__ == "__main__":

@@ -20,12 +20,12 @@ Recipes:
   batch 64, `set_precision("auto")`, 60 epochs.
 """
 
-import json
 import os
 import sys
 import time
 
 from absl import app, flags
+from record import write_json
 
 flags.DEFINE_float("budget_s", 900, "Training seconds of the tutorial recipe (scoring excluded).")
 flags.DEFINE_integer("epochs", 100, "Epochs of the kit recipes (the example's --epochs default).")
@@ -35,14 +35,19 @@ flags.DEFINE_integer("num_samples", 2000, "Generated samples per score.")
 flags.DEFINE_string("output_dir", "runs/quality_per_minute", "Where the chart and JSON go.")
 FLAGS = flags.FLAGS
 
-# examples/train_dcgan.py's flag defaults that shape training (0.2 = now), and with --ema_decay=0.999.
+# examples/train_dcgan.py's flags that shape training: its 0.2 defaults and candidates against
+# them. `epochs` is a share of --epochs; `ema_start` a share of the run's steps.
+KIT_0_2 = {"lr": 2e-4, "lr_decay": "none", "ema_decay": 0.0, "ema_start": 0.0, "epochs": 1.0}
 KIT = {
-    "kit_0.2": {"lr": 2e-4, "ema_decay": 0.0, "steps_per_execution": 1},
-    "kit_ema": {"lr": 2e-4, "ema_decay": 0.999, "steps_per_execution": 1},
+    "kit_0.2": KIT_0_2,
+    "kit_ema": KIT_0_2 | {"ema_decay": 0.999},
+    "kit_cos50": KIT_0_2 | {"lr_decay": "cosine", "epochs": 0.5},
+    "kit_cos50_ema": KIT_0_2 | {"lr_decay": "cosine", "epochs": 0.5, "ema_decay": 0.999, "ema_start": 0.5},
+    "kit_cos50_lr4": KIT_0_2 | {"lr": 4e-4, "lr_decay": "cosine", "epochs": 0.5},
 }
 
 
-def build(recipe: str):
+def build(recipe: str, batches_per_epoch: int):
     import keras
 
     import common
@@ -52,26 +57,32 @@ def build(recipe: str):
     # The tutorial is float32; the tuned recipe and the kit (like train_dcgan.py's
     # --precision default) take bf16 only where the hardware runs it fast.
     policy = "float32" if recipe == "tutorial" else tfgan_kit.set_precision("auto")
-    compile_args = {}
+    compile_args, callbacks = {}, []
     if recipe in KIT:
-        latent, batch, max_epochs = 64, 64, FLAGS.epochs
+        kit = KIT[recipe]
+        latent, max_epochs = 64, round(FLAGS.epochs * kit["epochs"])
+        steps = batches_per_epoch * max_epochs
         generator = tfgan_kit.dcgan_generator((28, 28, 1), latent, width=32)
         discriminator = tfgan_kit.dcgan_discriminator((28, 28, 1), width=32)
-        make_opt = lambda: keras.optimizers.Adam(KIT[recipe]["lr"], beta_1=0.5)  # noqa: E731
-        compile_args = {"generator_ema": KIT[recipe]["ema_decay"] or None,
-                        "steps_per_execution": KIT[recipe]["steps_per_execution"]}
+        lr = kit["lr"]
+        if kit["lr_decay"] == "cosine":  # as train_dcgan.py's --lr_decay=cosine
+            lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
+        make_opt = lambda: keras.optimizers.Adam(lr, beta_1=0.5)  # noqa: E731
+        compile_args = {"generator_ema": kit["ema_decay"] or None}
+        if kit["ema_decay"]:
+            callbacks = [tfgan_kit.GeneratorEMA(start_step=round(kit["ema_start"] * steps))]
     else:
         latent = common.LATENT_DIM
         generator, discriminator = common.tutorial_generator(), common.tutorial_discriminator()
         if recipe == "tutorial":
-            batch, max_epochs = 256, None
+            max_epochs = None
             make_opt = lambda: keras.optimizers.Adam(1e-4)  # noqa: E731
         else:
-            batch, max_epochs = 64, 60
+            max_epochs = 60
             make_opt = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
     gan = tfgan_kit.GAN(generator, discriminator, latent_dim=latent, seed=0)
     gan.compile(d_optimizer=make_opt(), g_optimizer=make_opt(), **compile_args)
-    return gan, batch, max_epochs, policy
+    return gan, max_epochs, policy, callbacks
 
 
 class Scorer:
@@ -128,12 +139,13 @@ def run(recipe: str, scorer: Scorer, data_source: str) -> dict:
     import tfgan_kit
 
     keras.utils.set_random_seed(0)
-    gan, batch, max_epochs, policy = build(recipe)
+    batch = 256 if recipe == "tutorial" else 64
     dataset = tfgan_kit.load_dataset(data_source, batch, limit=8000, seed=0)
+    gan, max_epochs, policy, callbacks = build(recipe, int(dataset.cardinality()))
     curve = []
     # The tuned and kit recipes are defined by their epochs, the tutorial by the budget.
     gan.fit(dataset, epochs=max_epochs or 10**6, verbose=0,
-            callbacks=[curve_callback(recipe, scorer, max_epochs, curve)])
+            callbacks=[*callbacks, curve_callback(recipe, scorer, max_epochs, curve)])
     return {"recipe": recipe, "policy": policy, "batch": batch, "curve": curve}
 
 
@@ -172,12 +184,10 @@ def main(argv):
 
     train_images, _ = tfgan_kit.load_arrays(common.MNIST, limit=8000, split="test")
     scorer = Scorer(train_images)
-    os.makedirs(FLAGS.output_dir, exist_ok=True)
     results = {}
-    for name in FLAGS.recipes:  # Saved after each recipe: a long run keeps what it measured.
+    for name in FLAGS.recipes:
         results[name] = run(name, scorer, common.MNIST)
-        with open(os.path.join(FLAGS.output_dir, "results.json"), "w") as f:
-            json.dump(results, f, indent=1)
+        write_json(os.path.join(FLAGS.output_dir, "results.json"), results)
     old = results.get("kit_0.2")
     target = old["curve"][-1]["fid"] if old else None
     chart = os.path.join(FLAGS.output_dir, "quality_per_minute.png")

@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 from absl import app, flags
+from record import write_json
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
@@ -105,9 +106,7 @@ def main(argv):
             print(f"{size} images, {config}: FID {r['fid']:.2f}, {r['classes']} classes, "
                   f"memorisation {r['memorisation']:.2f}, {r['step_ms']:.1f} ms/step, "
                   f"p {r['augment_p']:.2f}", flush=True)
-            os.makedirs(os.path.dirname(os.path.abspath(FLAGS.json)), exist_ok=True)
-            with open(FLAGS.json, "w") as f:
-                json.dump(results, f, indent=2)
+            write_json(FLAGS.json, results)
     base = {r["size"]: r for r in results if r["config"] == "none"}
     print(f"\n{FLAGS.steps} generator steps per run, batch 64, seed {FLAGS.seed}; FID of 2,000 "
           "samples vs all 8,000 images (mnist28 features).\n")

@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 from absl import app, flags
+from record import write_json
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(REPO, "examples", "train_dcgan.py")
@@ -106,8 +107,7 @@ def main(argv):
             print(f"{config} seed {seed}: {r['modes']} modes, KL {r['kl']:.3f}, FID {r['fid']:.1f}, "
                   f"{r['train_seconds']:.0f} s training", flush=True)
             if FLAGS.json:
-                with open(FLAGS.json, "w") as f:
-                    json.dump(runs, f, indent=2)
+                write_json(FLAGS.json, runs)
     print(f"\nStacked MNIST: {FLAGS.limit} training triples of {FLAGS.source}, {FLAGS.epochs} epochs, "
           f"batch 64, {FLAGS.eval_samples} samples scored by the bundled mnist28 per channel.\n")
     print(table(runs))

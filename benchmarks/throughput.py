@@ -44,6 +44,7 @@ import tempfile
 import time
 
 from absl import app, flags
+from record import write_json
 
 flags.DEFINE_integer("batch_size", None, "Global batch size. Defaults to 256 (the tutorial's) on "
                      "MNIST, 64 with --image_size.", lower_bound=1)
@@ -399,14 +400,12 @@ def main(argv):
     with photo_folder(needed=sizes != [None]) as photo_dir:
         for size in sizes:
             rounds = measure(size, photo_dir)
-            best = {name: max(runs, key=lambda r: r.get("gflops", r["images_per_s"]))
+            best = {name: max(runs, key=lambda r: r["gflops"] if "gflops" in r else r["images_per_s"])
                     for name, runs in rounds.items()}
             report["sizes"][str(size or "mnist")] = {"best": best, "rounds": rounds}
             print_table(size, dict(best))
-            if FLAGS.json:  # After every size, so an interrupted run keeps what it measured.
-                os.makedirs(os.path.dirname(FLAGS.json) or ".", exist_ok=True)
-                with open(FLAGS.json, "w") as f:
-                    json.dump(report, f, indent=1)
+            if FLAGS.json:
+                write_json(FLAGS.json, report)
     versions = next(iter(best.values()))
     print(f"\nMachine: {report['machine']}; TensorFlow {versions['tf']}, Keras {versions['keras']}."
           + (f" Results in {FLAGS.json}." if FLAGS.json else ""))

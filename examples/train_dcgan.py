@@ -41,6 +41,8 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker",
 flags.DEFINE_integer("latent_dim", 64, "Size of the noise vector z.", lower_bound=1)
 flags.DEFINE_integer("width", 32, "Filters of the networks' outer convolutions.", lower_bound=1)
 flags.DEFINE_float("lr", 2e-4, "Adam learning rate of both networks.", lower_bound=0.0)
+flags.DEFINE_enum("lr_decay", "none", ["none", "cosine"], "cosine: both learning rates decay to 0 "
+                  "over the run's --epochs (Keras' CosineDecay, per step).")
 flags.DEFINE_float("beta1", 0.5, "Adam beta_1 of both networks.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("beta2", 0.999, "Adam beta_2 of both networks.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e.g. a quarter of it).",
@@ -101,6 +103,19 @@ def augmentation():
     return None
 
 
+def learning_rate(base: float, batches_per_epoch: int):
+    """`base`, or its cosine decay to 0 over the run (--lr_decay): a run that ends cooled,
+    not mid-oscillation, so its last samples are among its best."""
+    import keras
+
+    if FLAGS.lr_decay == "none":
+        return base
+    if batches_per_epoch < 1:
+        raise SystemExit(f"--lr_decay={FLAGS.lr_decay} needs the batches per epoch, but this dataset's "
+                         "number is unknown; use --lr_decay=none.")
+    return keras.optimizers.schedules.CosineDecay(base, decay_steps=batches_per_epoch * FLAGS.epochs)
+
+
 def main(argv):
     del argv
     import keras
@@ -122,6 +137,7 @@ def main(argv):
     )
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
     image_shape = tuple(dataset.element_spec.shape[1:])
+    batches = int(dataset.cardinality())  # per epoch; negative: unknown or infinite
     # Several replicas: batch norm over the global batch, so they train like one device.
     norm = "sync_batch" if strategy.num_replicas_in_sync > 1 else "batch"
     with strategy.scope():  # Models, optimizers and their slots live on every replica.
@@ -136,9 +152,10 @@ def main(argv):
                 minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch)
         gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, seed=FLAGS.seed)
         gan.compile(
-            d_optimizer=keras.optimizers.Adam(FLAGS.lr * FLAGS.d_lr_multiplier, beta_1=FLAGS.beta1,
+            d_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr * FLAGS.d_lr_multiplier, batches),
+                                              beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
+            g_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr, batches), beta_1=FLAGS.beta1,
                                               beta_2=FLAGS.beta2),
-            g_optimizer=keras.optimizers.Adam(FLAGS.lr, beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
             loss=FLAGS.loss,
             r1_gamma=FLAGS.r1_gamma,
             r2_gamma=FLAGS.r2_gamma,

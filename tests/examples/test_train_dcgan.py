@@ -5,9 +5,12 @@ import os
 import subprocess
 import sys
 
+import keras
 import matplotlib.image as plt_image
 import pytest
 from conftest import REPO, make_photo_folder
+
+import tfgan_kit  # noqa: F401  (registers the GAN for load_model)
 
 
 @pytest.mark.slow
@@ -15,7 +18,7 @@ def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), "--epochs=2",
-         "--limit=256", f"--output_dir={out}", "--width=8", "--latent_dim=16"],
+         "--limit=256", f"--output_dir={out}", "--width=8", "--latent_dim=16", "--lr_decay=cosine"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -24,6 +27,11 @@ def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
         assert (out / name).exists(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake"} <= set(metrics)
+    gan = keras.models.load_model(out / "gan.keras")
+    for optimizer in (gan.d_optimizer, gan.g_optimizer):  # 4 batches x 2 epochs, cooled to 0
+        assert int(optimizer.iterations) == 8
+        assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == 8
+        assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_unknown_flag_value_is_refused_before_training(tmp_path):
