@@ -9,12 +9,18 @@ scored (what `generate`, the sample grids and export use) and the raw weights be
 each recipe first reaches the 0.2 defaults' final FID.
 
     python benchmarks/quality_per_minute.py                   # kit_0.2 vs kit_ema, ~25 min
+    python benchmarks/quality_per_minute.py --recipes=kit_0.2,kit_cos50,kit_cos50_ema,kit_cos50_lr4
     python benchmarks/quality_per_minute.py --recipes=tutorial,tuned,kit_0.2 --budget_s=600
 
 Recipes:
-- kit_0.2: `examples/train_dcgan.py`'s defaults (tfgan_kit 0.2: no generator EMA),
+- kit_0.2: `examples/train_dcgan.py`'s 0.2 defaults (constant lr 2e-4, no generator EMA),
   --epochs epochs;
 - kit_ema: the same with `--ema_decay=0.999` (generator EMA from step 0), --epochs epochs;
+- kit_cos50: `--lr_decay=cosine` (both learning rates decay to 0), half the epochs;
+- kit_cos50_ema: the same with `--ema_decay=0.999` from half the run's steps;
+- kit_cos50_lr4: kit_cos50 at `--lr=4e-4`;
+- kit_b32_ema, kit_lr3_ema: constant lr, EMA 0.999 from step 0, half the epochs, at
+  `--batch_size=32` or at `--lr=3e-4` (the raw-weight curve is the same run without EMA);
 - tutorial: TF DCGAN tutorial networks, Adam(1e-4), batch 256, float32, --budget_s;
 - tuned: the same networks with the DCGAN paper's recipe, Adam(2e-4, beta_1=0.5),
   batch 64, `set_precision("auto")`, 60 epochs.
@@ -37,13 +43,16 @@ FLAGS = flags.FLAGS
 
 # examples/train_dcgan.py's flags that shape training: its 0.2 defaults and candidates against
 # them. `epochs` is a share of --epochs; `ema_start` a share of the run's steps.
-KIT_0_2 = {"lr": 2e-4, "lr_decay": "none", "ema_decay": 0.0, "ema_start": 0.0, "epochs": 1.0}
+KIT_0_2 = {"lr": 2e-4, "lr_decay": "none", "ema_decay": 0.0, "ema_start": 0.0, "epochs": 1.0,
+           "batch": 64}
 KIT = {
     "kit_0.2": KIT_0_2,
     "kit_ema": KIT_0_2 | {"ema_decay": 0.999},
     "kit_cos50": KIT_0_2 | {"lr_decay": "cosine", "epochs": 0.5},
     "kit_cos50_ema": KIT_0_2 | {"lr_decay": "cosine", "epochs": 0.5, "ema_decay": 0.999, "ema_start": 0.5},
     "kit_cos50_lr4": KIT_0_2 | {"lr": 4e-4, "lr_decay": "cosine", "epochs": 0.5},
+    "kit_b32_ema": KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999},
+    "kit_lr3_ema": KIT_0_2 | {"lr": 3e-4, "epochs": 0.5, "ema_decay": 0.999},
 }
 
 
@@ -139,7 +148,7 @@ def run(recipe: str, scorer: Scorer, data_source: str) -> dict:
     import tfgan_kit
 
     keras.utils.set_random_seed(0)
-    batch = 256 if recipe == "tutorial" else 64
+    batch = KIT[recipe]["batch"] if recipe in KIT else 256 if recipe == "tutorial" else 64
     dataset = tfgan_kit.load_dataset(data_source, batch, limit=8000, seed=0)
     gan, max_epochs, policy, callbacks = build(recipe, int(dataset.cardinality()))
     curve = []
