@@ -21,6 +21,7 @@ Recipes:
 - kit_cos50_lr4: kit_cos50 at `--lr=4e-4`;
 - kit_b32_ema, kit_lr3_ema: constant lr, EMA 0.999 from step 0, half the epochs, at
   `--batch_size=32` or at `--lr=3e-4` (the raw-weight curve is the same run without EMA);
+- kit_b32_ema_spe: kit_b32_ema with `--steps_per_execution=10`; kit_b32_lr3_ema: both levers;
 - tutorial: TF DCGAN tutorial networks, Adam(1e-4), batch 256, float32, --budget_s;
 - tuned: the same networks with the DCGAN paper's recipe, Adam(2e-4, beta_1=0.5),
   batch 64, `set_precision("auto")`, 60 epochs.
@@ -44,7 +45,7 @@ FLAGS = flags.FLAGS
 # examples/train_dcgan.py's flags that shape training: its 0.2 defaults and candidates against
 # them. `epochs` is a share of --epochs; `ema_start` a share of the run's steps.
 KIT_0_2 = {"lr": 2e-4, "lr_decay": "none", "ema_decay": 0.0, "ema_start": 0.0, "epochs": 1.0,
-           "batch": 64}
+           "batch": 64, "steps_per_execution": 1}
 KIT = {
     "kit_0.2": KIT_0_2,
     "kit_ema": KIT_0_2 | {"ema_decay": 0.999},
@@ -53,6 +54,8 @@ KIT = {
     "kit_cos50_lr4": KIT_0_2 | {"lr": 4e-4, "lr_decay": "cosine", "epochs": 0.5},
     "kit_b32_ema": KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999},
     "kit_lr3_ema": KIT_0_2 | {"lr": 3e-4, "epochs": 0.5, "ema_decay": 0.999},
+    "kit_b32_ema_spe": KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999, "steps_per_execution": 10},
+    "kit_b32_lr3_ema": KIT_0_2 | {"batch": 32, "lr": 3e-4, "epochs": 0.5, "ema_decay": 0.999},
 }
 
 
@@ -77,7 +80,8 @@ def build(recipe: str, batches_per_epoch: int):
         if kit["lr_decay"] == "cosine":  # as train_dcgan.py's --lr_decay=cosine
             lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
         make_opt = lambda: keras.optimizers.Adam(lr, beta_1=0.5)  # noqa: E731
-        compile_args = {"generator_ema": kit["ema_decay"] or None}
+        compile_args = {"generator_ema": kit["ema_decay"] or None,
+                        "steps_per_execution": kit["steps_per_execution"]}
         if kit["ema_decay"]:
             callbacks = [tfgan_kit.GeneratorEMA(start_step=round(kit["ema_start"] * steps))]
     else:

@@ -30,9 +30,13 @@ CONFIGS = {
     "plain": [],                                     # the example's defaults
     "mbstd": ["--minibatch=stddev"],                 # + D sees each batch's spread
     "r3gan": ["--recipe=r3gan"],                     # relativistic + R1 + R2, minibatch std-dev
+    "pack2": ["--pack=2"],                           # PacGAN: D judges 2 samples at once
+    "r3gan_pack2": ["--recipe=r3gan", "--pack=2"],
     "hard_plain": ["--d_width=8"],                   # D a quarter of G's width (32)
     "hard_mbstd": ["--d_width=8", "--minibatch=stddev"],
     "hard_r3gan": ["--recipe=r3gan", "--d_width=8"],
+    "hard_pack4": ["--d_width=8", "--pack=4"],
+    "hard_r3gan_pack4": ["--recipe=r3gan", "--d_width=8", "--pack=4"],
 }
 PUBLISHED = [  # (setup, method, modes, KL)
     ("VEEGAN setup", "DCGAN (VEEGAN paper)", "99", "3.40"),

@@ -49,6 +49,8 @@ flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e
                      lower_bound=1)
 flags.DEFINE_enum("minibatch", "none", ["none", "stddev"], "stddev: D sees each batch's spread "
                   "(MinibatchStdDev), which lets it catch a generator that lacks variety.")
+flags.DEFINE_integer("pack", 1, "D judges this many samples together (PacGAN); the batch size "
+                     "must be a multiple of it. 1: one at a time.", lower_bound=1)
 flags.DEFINE_enum("augment", "none", ["none", "diffaugment", "ada"], "What D sees of real and fake "
                   "images: none; DiffAugment (always); ADA (probability steered by D's overfitting).")
 flags.DEFINE_string("augment_policy", "color,translation,cutout", "Transformations for --augment.")
@@ -127,6 +129,11 @@ def main(argv):
             FLAGS[name].value = value
     # First: a multi-worker strategy must exist before TensorFlow runs any op.
     strategy = tfgan_kit.distribute.strategy_from_name(FLAGS.strategy)
+    per_replica = FLAGS.batch_size // strategy.num_replicas_in_sync
+    if per_replica % FLAGS.pack:
+        raise SystemExit(f"--pack={FLAGS.pack} needs a batch of whole packs on every replica, but each of "
+                         f"the {strategy.num_replicas_in_sync} replicas gets {per_replica} images "
+                         f"(--batch_size={FLAGS.batch_size}): use a multiple of {FLAGS.pack}.")
     tfgan_kit.set_seed(FLAGS.seed)  # Seeds everything and makes TF ops deterministic.
     policy = tfgan_kit.set_precision(FLAGS.precision)  # Before any layer is built.
     print(f"Precision: {policy} (--precision={FLAGS.precision})")
@@ -143,13 +150,14 @@ def main(argv):
     with strategy.scope():  # Models, optimizers and their slots live on every replica.
         if FLAGS.networks == "resnet":
             generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width)
-            discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width)
+            discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width,
+                                                           pack=FLAGS.pack)
         else:
             generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
                                                   norm=norm)
             discriminator = tfgan_kit.dcgan_discriminator(
                 image_shape, width=FLAGS.d_width or FLAGS.width,
-                minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch)
+                minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch, pack=FLAGS.pack)
         gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, seed=FLAGS.seed)
         gan.compile(
             d_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr * FLAGS.d_lr_multiplier, batches),

@@ -32,6 +32,7 @@ from tfgan_kit.metrics import evaluate, feature_extractor, load_digit_classifier
 from tfgan_kit.nets import (
     MinibatchDiscrimination,
     MinibatchStdDev,
+    Pack,
     dcgan_discriminator,
     dcgan_generator,
     mlp_discriminator,
@@ -58,6 +59,7 @@ __all__ = [
     "resnet_discriminator",
     "MinibatchDiscrimination",
     "MinibatchStdDev",
+    "Pack",
     "SampleGrid",
     "GeneratorEMA",
     "ImbalanceMonitor",

@@ -34,13 +34,15 @@ def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
         assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
 
 
-def test_unknown_flag_value_is_refused_before_training(tmp_path):
+@pytest.mark.parametrize("flag, message", [("--loss=bogus", "bogus"),
+                                           ("--pack=3", "--pack=3 needs a batch of whole packs")])
+def test_bad_flag_values_are_refused_before_training(tmp_path, flag, message):
     result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), "--loss=bogus",
+        [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), flag,
          f"--output_dir={tmp_path}/x"],
         capture_output=True, text=True, timeout=120,
     )
-    assert result.returncode != 0 and "bogus" in result.stderr
+    assert result.returncode != 0 and message in result.stderr
     assert not os.path.exists(tmp_path / "x")
 
 

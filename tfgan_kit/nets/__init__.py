@@ -1,7 +1,7 @@
-"""Ready generators and discriminators, and the layers that let D see a whole batch."""
+"""Ready generators and discriminators, and the layers that let D see a whole batch or a pack."""
 
 from tfgan_kit.nets.dcgan import dcgan_discriminator, dcgan_generator
-from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev
+from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev, Pack
 from tfgan_kit.nets.mlp import mlp_discriminator, mlp_generator
 from tfgan_kit.nets.resnet import resnet_discriminator, resnet_generator
 
@@ -14,4 +14,5 @@ __all__ = [
     "resnet_discriminator",
     "MinibatchDiscrimination",
     "MinibatchStdDev",
+    "Pack",
 ]

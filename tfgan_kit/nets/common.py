@@ -5,6 +5,8 @@ from typing import Optional, Tuple
 import keras
 from keras import layers
 
+from tfgan_kit.nets.layers import Pack
+
 G_NORMS = ("batch", "sync_batch", "instance", "none")
 D_NORMS = ("none", "batch", "instance", "layer", "spectral")
 UPSAMPLINGS = ("transpose", "nearest", "bilinear")
@@ -60,6 +62,18 @@ def readout(h, labels, num_classes, conditioning: str, wrap):
     embedded = wrap(layers.Embedding(num_classes, h.shape[-1], dtype="float32"))(labels)
     projection = layers.Dot(axes=1, dtype="float32")([h, embedded])
     return layers.Add(dtype="float32")([logits, projection])
+
+
+def packed(images, pack: int, num_classes: Optional[int]):
+    """D's input joined into packs of `pack` samples (`Pack`); unchanged for `pack=1`."""
+    if not isinstance(pack, int) or pack < 1:
+        raise ValueError(f"Received pack={pack!r}; expected an int >= 1 (1: no packing).")
+    if pack > 1 and num_classes is not None:
+        raise ValueError(
+            f"Received pack={pack} with num_classes={num_classes}: a pack has one verdict but "
+            "each sample its own label; a conditional discriminator cannot pack."
+        )
+    return images if pack == 1 else Pack(pack)(images)
 
 
 def label_input(num_classes: Optional[int]):

@@ -24,6 +24,7 @@ from tfgan_kit.nets.common import (
     check_image_shape,
     label_input,
     normalization,
+    packed,
     readout,
     spectral,
     start_resolution,
@@ -108,6 +109,7 @@ def dcgan_discriminator(
     num_classes: Optional[int] = None,
     minibatch: Optional[str] = None,
     conditioning: str = "projection",
+    pack: int = 1,
     name: str = "discriminator",
 ) -> keras.Model:
     """DCGAN discriminator: strided convolutions with LeakyReLU(0.2) down to a logit.
@@ -133,6 +135,8 @@ def dcgan_discriminator(
         minibatch: `"stddev"` appends `MinibatchStdDev` to the last feature map,
             `"discrimination"` puts `MinibatchDiscrimination` before the readout;
             both let D see a batch that lacks variety. Defaults to `None`.
+        pack: samples D judges together (`Pack`, PacGAN): D's logits then have
+            `batch / pack` rows. Defaults to 1 (no packing).
         name: model name.
     """
     check_choice("norm", norm, D_NORMS)
@@ -142,7 +146,7 @@ def dcgan_discriminator(
     start, doublings = start_resolution(size)
     images = keras.Input((size, size, channels), name="images")
     labels = label_input(num_classes)
-    h = images
+    h = packed(images, pack, num_classes)
     if labels is not None and conditioning == "channel":
         plane = layers.Embedding(num_classes, size * size)(labels)
         h = layers.Concatenate()([images, layers.Reshape((size, size, 1))(plane)])

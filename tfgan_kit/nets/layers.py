@@ -190,3 +190,72 @@ class MinibatchStdDev(keras.layers.Layer):
         config = super().get_config()
         config.update({"group_size": self.group_size, "epsilon": self.epsilon})
         return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_kit")
+class Pack(keras.layers.Layer):
+    """Joins every `num` consecutive samples along the channels: D judges them as one (PacGAN).
+
+    PacGAN (Lin et al. 2018) gives the discriminator `num` samples at once, all
+    real or all fake, and one verdict for the pack. A generator that covers few
+    modes makes packs whose members look alike, which real packs rarely do, so D
+    is rewarded for spotting the missing variety; with 2 samples a pack their
+    DCGAN covered all 1,000 Stacked MNIST modes (KL 0.06) where their unpacked
+    one covered 79. Put it first in D: the rest of D sees `num` times the channels
+    and `batch / num` samples, so D's logits have `batch / num` rows (the losses
+    and logged D(x), D(G(z)) are means over packs). The batch must be a multiple
+    of `num`, so a conditional D (one label a sample) cannot pack.
+
+    Args:
+        num: samples a pack, >= 1 (1 passes the input through). Defaults to 2.
+
+    Input shape: `(batch, ..., channels)`. Output shape:
+    `(batch / num, ..., num * channels)`: channel `k * channels + c` of pack `i`
+    is channel `c` of sample `i * num + k`.
+
+    Example:
+
+    ```python
+    images = keras.Input((28, 28, 3))
+    h = tfgan_kit.Pack(2)(images)               # (batch / 2, 28, 28, 6)
+    h = keras.layers.Conv2D(64, 5, 2, "same")(h)
+    ```
+    """
+
+    def __init__(self, num: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(num, int) or num < 1:
+            raise ValueError(f"{self.__class__.__name__} received num={num!r}; expected an int >= 1.")
+        self.num = num
+
+    def build(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(
+                f"{self.__class__.__name__} {self.name!r} received input shape "
+                f"{tuple(input_shape)}; expected (batch, ..., channels) with known channels."
+            )
+
+    def call(self, inputs):
+        if self.num == 1:
+            return inputs
+        shape = tf.shape(inputs)
+        batch = shape[0]
+        tf.debugging.Assert(
+            tf.equal(batch % self.num, 0),
+            [f"{self.__class__.__name__} {self.name!r} received a batch of", batch,
+             f"samples; expected a multiple of num={self.num}."],
+        )
+        rank = len(inputs.shape)
+        packs = tf.reshape(inputs, tf.concat([[batch // self.num, self.num], shape[1:]], 0))
+        # (packs, num, ..., C) -> (packs, ..., num, C) -> (packs, ..., num * C).
+        packs = tf.transpose(packs, [0, *range(2, rank), 1, rank])
+        return tf.reshape(packs, tf.concat([[batch // self.num], shape[1:-1], [-1]], 0))
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] // self.num
+        return (batch, *input_shape[1:-1], input_shape[-1] * self.num)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num": self.num})
+        return config

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 import keras
 from keras import layers
 
-from tfgan_kit.nets.common import label_input, readout, spectral
+from tfgan_kit.nets.common import label_input, packed, readout, spectral
 
 
 def _check_image_shape(image_shape, builder: str):
@@ -170,6 +170,7 @@ def resnet_discriminator(
     image_shape: Sequence[int],
     width: Optional[int] = None,
     num_classes: Optional[int] = None,
+    pack: int = 1,
     name: str = "discriminator",
 ) -> keras.Model:
     """SNGAN ResNet discriminator: spectrally normalized residual blocks down to a logit.
@@ -199,6 +200,8 @@ def resnet_discriminator(
             labels]`; the label enters by projection (Miyato & Koyama 2018):
             logit = dense(h) + <embed(label), h> on the pooled features h.
             Defaults to `None`.
+        pack: samples D judges together (`Pack`, PacGAN): D's logits then have
+            `batch / pack` rows. Defaults to 1 (no packing).
         name: model name. Defaults to `"discriminator"`.
 
     Example:
@@ -227,7 +230,7 @@ def resnet_discriminator(
     widths = _widths(width, halvings + extra, size)
     images = keras.Input((size, size, channels), name="images")
     labels = label_input(num_classes)
-    h = _optimized_block(images, widths[0])
+    h = _optimized_block(packed(images, pack, num_classes), widths[0])
     for i, filters in enumerate(widths[1:], start=1):
         h = _down_block(h, filters, downsample=i < halvings)
     h = layers.ReLU()(h)
