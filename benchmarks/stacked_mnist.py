@@ -30,7 +30,7 @@ CONFIGS = {
     "plain": [],                                     # the example's defaults
     "mbstd": ["--minibatch=stddev"],                 # + D sees each batch's spread
     "r3gan": ["--recipe=r3gan"],                     # relativistic + R1 + R2, minibatch std-dev
-    "pack2": ["--pack=2"],                           # PacGAN: D judges 2 samples at once
+    "pack2": ["--recipe=pacgan"],                    # PacGAN: D judges 2 samples at once
     "r3gan_pack2": ["--recipe=r3gan", "--pack=2"],
     "hard_plain": ["--d_width=8"],                   # D a quarter of G's width (32)
     "hard_mbstd": ["--d_width=8", "--minibatch=stddev"],
@@ -69,6 +69,7 @@ def run(config: str, seed: int) -> dict:
                f"--limit={FLAGS.limit}", f"--epochs={FLAGS.epochs}", f"--seed={seed}",
                f"--output_dir={out}", f"--eval_samples={FLAGS.eval_samples}",
                "--eval_metrics=fid,classes_covered,kl_to_uniform", "--mode_collapse_monitor=off",
+               "--batch_size=64", "--ema_decay=0",  # as the recipes: the protocol's batch, raw G
                *CONFIGS[config]]
     start = time.time()
     result = subprocess.run(command, capture_output=True, text=True,

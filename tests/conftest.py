@@ -7,6 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.datasets import load_sample_images  # noqa: E402
 from tensorflow.python.framework import config as tf_config  # noqa: E402
@@ -55,6 +56,36 @@ def tiny_gan(latent_dim=16, width=8, image_shape=(8, 8, 1), num_classes=None, se
     )
     gan.compile(**compile_kwargs)
     return gan
+
+
+def accuracy_on_a_collapsed_batch(d, batch=16, steps=400):
+    """D's accuracy after `steps` Adam steps against fakes that repeat one real 2-D point.
+
+    Each fake is a plausible point on its own, so a D that judges one sample at a
+    time stays near chance (0.5); one that sees several samples at once need not.
+    """
+    rng = np.random.default_rng(0)
+
+    def batches():
+        real = rng.normal(size=(batch, 2)).astype(np.float32)
+        fake = np.repeat(rng.normal(size=(1, 2)).astype(np.float32), batch, axis=0)
+        return tf.constant(real), tf.constant(fake)
+
+    opt = keras.optimizers.Adam(1e-2)
+
+    @tf.function
+    def step(real, fake):
+        with tf.GradientTape() as tape:
+            loss = tfgan_kit.losses.minimax_loss_dis(d(real), d(fake))
+        opt.apply_gradients(zip(tape.gradient(loss, d.trainable_variables), d.trainable_variables))
+
+    for _ in range(steps):
+        step(*batches())
+    scores = []
+    for _ in range(20):
+        real, fake = batches()
+        scores.append((np.mean(d(real) > 0) + np.mean(d(fake) < 0)) / 2)
+    return float(np.mean(scores))
 
 
 PHOTOS = load_sample_images().images  # scikit-learn's two bundled 427x640 RGB photos
