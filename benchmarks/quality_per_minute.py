@@ -22,6 +22,7 @@ Recipes:
 - kit_b32_ema, kit_lr3_ema: constant lr, EMA 0.999 from step 0, half the epochs, at
   `--batch_size=32` or at `--lr=3e-4` (the raw-weight curve is the same run without EMA);
 - kit_b32_ema_spe: kit_b32_ema with `--steps_per_execution=10`; kit_b32_lr3_ema: both levers;
+- kit_b16_ema: kit_b32_ema at `--batch_size=16`; kit_b32_ema9995: at `--ema_decay=0.9995`;
 - tutorial: TF DCGAN tutorial networks, Adam(1e-4), batch 256, float32, --budget_s;
 - tuned: the same networks with the DCGAN paper's recipe, Adam(2e-4, beta_1=0.5),
   batch 64, `set_precision("auto")`, 60 epochs.
@@ -56,6 +57,8 @@ KIT = {
     "kit_lr3_ema": KIT_0_2 | {"lr": 3e-4, "epochs": 0.5, "ema_decay": 0.999},
     "kit_b32_ema_spe": KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999, "steps_per_execution": 10},
     "kit_b32_lr3_ema": KIT_0_2 | {"batch": 32, "lr": 3e-4, "epochs": 0.5, "ema_decay": 0.999},
+    "kit_b16_ema": KIT_0_2 | {"batch": 16, "epochs": 0.5, "ema_decay": 0.999},
+    "kit_b32_ema9995": KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.9995},
 }
 
 
