@@ -47,18 +47,19 @@ FLAGS = flags.FLAGS
 # them. `epochs` is a share of --epochs; `ema_start` a share of the run's steps.
 KIT_0_2 = {"lr": 2e-4, "lr_decay": "none", "ema_decay": 0.0, "ema_start": 0.0, "epochs": 1.0,
            "batch": 64, "steps_per_execution": 1}
+KIT_B32_EMA = KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999}  # the defaults now
 KIT = {
     "kit_0.2": KIT_0_2,
     "kit_ema": KIT_0_2 | {"ema_decay": 0.999},
     "kit_cos50": KIT_0_2 | {"lr_decay": "cosine", "epochs": 0.5},
     "kit_cos50_ema": KIT_0_2 | {"lr_decay": "cosine", "epochs": 0.5, "ema_decay": 0.999, "ema_start": 0.5},
     "kit_cos50_lr4": KIT_0_2 | {"lr": 4e-4, "lr_decay": "cosine", "epochs": 0.5},
-    "kit_b32_ema": KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999},
+    "kit_b32_ema": KIT_B32_EMA,
     "kit_lr3_ema": KIT_0_2 | {"lr": 3e-4, "epochs": 0.5, "ema_decay": 0.999},
-    "kit_b32_ema_spe": KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999, "steps_per_execution": 10},
-    "kit_b32_lr3_ema": KIT_0_2 | {"batch": 32, "lr": 3e-4, "epochs": 0.5, "ema_decay": 0.999},
-    "kit_b16_ema": KIT_0_2 | {"batch": 16, "epochs": 0.5, "ema_decay": 0.999},
-    "kit_b32_ema9995": KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.9995},
+    "kit_b32_ema_spe": KIT_B32_EMA | {"steps_per_execution": 10},
+    "kit_b32_lr3_ema": KIT_B32_EMA | {"lr": 3e-4},
+    "kit_b16_ema": KIT_B32_EMA | {"batch": 16},
+    "kit_b32_ema9995": KIT_B32_EMA | {"ema_decay": 0.9995},
 }
 
 
