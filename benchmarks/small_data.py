@@ -31,6 +31,7 @@ flags.DEFINE_list("configs", list(CONFIGS), "Augmentations to compare.")
 flags.DEFINE_integer("steps", 3000, "Generator steps per run.", lower_bound=10)
 flags.DEFINE_integer("seed", 0, "Seed of every run.")
 flags.DEFINE_float("ada_kimg", 100.0, "ADA: thousands of images for p to go 0 -> 1.")
+flags.DEFINE_bool("curve", False, "Also score FID after each of the 10 epochs (FID against steps).")
 flags.DEFINE_string("run", None, "Internal: 'size,config' to run in this process.")
 flags.DEFINE_string("json", "runs/small_data.json", "Where the results go.")
 flags.DEFINE_string("plot", os.path.join(REPO, "docs", "small_data.png"), "FID against size ('' none).")
@@ -66,10 +67,14 @@ def run_one(size: int, config: str) -> dict:
     timer = keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda e, logs: times.append(time.perf_counter()),
         on_epoch_end=lambda e, logs: times.append(time.perf_counter()))
-    history = gan.fit(data, steps_per_epoch=per_epoch, epochs=epochs, verbose=0, callbacks=[timer])
-    step_ms = 1000 * np.median(np.diff(times)[::2][1:]) / per_epoch
     everything, _ = tfgan_kit.load_arrays(f"idx:{MNIST}", split="test")
     real, held_out, train = everything[:8000], everything[8000:], everything[:size]
+    callbacks = [timer]  # first, so the timed epochs leave the FID curve's evaluations out
+    if FLAGS.curve:
+        callbacks.append(tfgan_kit.FIDMonitor(real, num_samples=2000, features="mnist28", seed=123,
+                                              verbose=0))
+    history = gan.fit(data, steps_per_epoch=per_epoch, epochs=epochs, verbose=0, callbacks=callbacks)
+    step_ms = 1000 * np.median(np.diff(times)[::2][1:]) / per_epoch
     extractor = tfgan_kit.feature_extractor("mnist28")
     fake = gan.generate(2000, seed=123)
     scores = tfgan_kit.evaluate(fake, real, metrics=["fid", "classes_covered", "kl_to_uniform"],
@@ -82,7 +87,8 @@ def run_one(size: int, config: str) -> dict:
             "augment_p": float(history.history.get("augment_p", [0.0])[-1]),
             "augment_p_per_epoch": [round(float(p), 3) for p in history.history.get("augment_p", [])],
             "real_sign_per_epoch": [round(float(r), 3) for r in history.history.get("real_sign", [])],
-            "final_d_acc_real": float(history.history["d_acc_real"][-1])}
+            "final_d_acc_real": float(history.history["d_acc_real"][-1]),
+            "fid_per_epoch": [round(float(f), 2) for f in history.history.get("val_fid", [])]}
 
 
 def main(argv):
@@ -96,7 +102,7 @@ def main(argv):
         for config in FLAGS.configs:
             out = subprocess.run([sys.executable, __file__, f"--run={size},{config}",
                                   f"--steps={FLAGS.steps}", f"--seed={FLAGS.seed}",
-                                  f"--ada_kimg={FLAGS.ada_kimg}"], capture_output=True, text=True,
+                                  f"--ada_kimg={FLAGS.ada_kimg}", f"--curve={FLAGS.curve}"], capture_output=True, text=True,
                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
             line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
             if out.returncode or not line:
@@ -106,6 +112,8 @@ def main(argv):
             print(f"{size} images, {config}: FID {r['fid']:.2f}, {r['classes']} classes, "
                   f"memorisation {r['memorisation']:.2f}, {r['step_ms']:.1f} ms/step, "
                   f"p {r['augment_p']:.2f}", flush=True)
+            if r["fid_per_epoch"]:
+                print(f"  FID after each {FLAGS.steps // 10} steps: {r['fid_per_epoch']}", flush=True)
             write_json(FLAGS.json, results)
     base = {r["size"]: r for r in results if r["config"] == "none"}
     print(f"\n{FLAGS.steps} generator steps per run, batch 64, seed {FLAGS.seed}; FID of 2,000 "
