@@ -82,3 +82,41 @@ def test_evaluate_reports_mode_score_against_the_real_images_classes():
                                     ["classifier_score", "mode_score"])
     assert out["classifier_score"] == pytest.approx(5.0, rel=1e-6)
     assert out["mode_score"] == pytest.approx(2.5, rel=1e-6)
+
+
+def _stacked(a, b, c):
+    """One-hot joint probabilities of digit triples (a, b, c): class 100 a + 10 b + c."""
+    return np.eye(1000)[100 * np.asarray(a) + 10 * np.asarray(b) + np.asarray(c)]
+
+
+def test_stacked_mode_breakdown_of_every_triple_once_is_all_zero():
+    t = np.arange(1000)
+    out = metrics.stacked_mode_breakdown(_stacked(t // 100, t // 10 % 10, t % 10))
+    assert out["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
+    assert out["channel_kl"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+    assert out["dependence_kl"] == pytest.approx(0.0, abs=1e-12)
+    assert out["channel_digits"] == [10, 10, 10]
+    assert out["independent_modes"] == pytest.approx(1000 * (1 - (1 - 1e-3) ** 1000))
+
+
+def test_stacked_mode_breakdown_tells_a_coupled_channel_from_a_collapsed_one():
+    t = np.arange(1000)
+    # G copies channel a into b: every digit appears evenly, but only 100 triples do.
+    coupled = metrics.stacked_mode_breakdown(_stacked(t % 10, t % 10, t // 10 % 10))
+    assert coupled["channel_kl"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+    assert coupled["dependence_kl"] == pytest.approx(np.log(10))
+    assert coupled["kl_to_uniform"] == pytest.approx(np.log(10))
+    assert coupled["independent_modes"] > 600  # The same marginals drawn apart would reach them.
+    # Channel c always 7: no dependence, all of the KL is that channel's.
+    collapsed = metrics.stacked_mode_breakdown(_stacked(t // 100, t // 10 % 10, np.full(1000, 7)))
+    assert collapsed["channel_kl"] == pytest.approx([0.0, 0.0, np.log(10)], abs=1e-12)
+    assert collapsed["dependence_kl"] == pytest.approx(0.0, abs=1e-12)
+    assert collapsed["channel_digits"] == [10, 10, 1]
+    assert collapsed["kl_to_uniform"] == pytest.approx(
+        metrics.class_coverage(_stacked(t // 100, t // 10 % 10, np.full(1000, 7)))["kl_to_uniform"])
+    assert collapsed["independent_modes"] < 100.5
+
+
+def test_stacked_mode_breakdown_rejects_the_wrong_number_of_classes():
+    with pytest.raises(ValueError, match="1000"):
+        metrics.stacked_mode_breakdown(np.eye(10)[np.arange(20) % 10])

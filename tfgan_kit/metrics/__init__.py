@@ -5,6 +5,7 @@ from tfgan_kit.metrics.classes import (
     classifier_score,
     mixture_mode_stats,
     mode_score,
+    stacked_mode_breakdown,
 )
 from tfgan_kit.metrics.distances import (
     frechet_distance,
@@ -49,6 +50,7 @@ __all__ = [
     "mode_score",
     "class_coverage",
     "mixture_mode_stats",
+    "stacked_mode_breakdown",
     "diversity_stats",
     "class_stats",
     "evaluate",
