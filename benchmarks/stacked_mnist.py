@@ -34,6 +34,7 @@ CONFIGS = {
     "r3gan": ["--recipe=r3gan"],                     # relativistic + R1 + R2, minibatch std-dev
     "pack2": ["--recipe=pacgan"],                    # PacGAN: D judges 2 samples at once
     "r3gan_pack2": ["--recipe=r3gan", "--pack=2"],
+    "pack2_ema": ["--recipe=pacgan", "--ema_decay=0.999"],  # + the example's generator EMA
     "hard_plain": ["--d_width=8"],                   # D a quarter of G's width (32)
     "hard_mbstd": ["--d_width=8", "--minibatch=stddev"],
     "hard_r3gan": ["--recipe=r3gan", "--d_width=8"],
@@ -94,11 +95,11 @@ def breakdown(out: str) -> dict:
     import tfgan_kit
 
     gan = keras.models.load_model(os.path.join(out, "gan.keras"))
-    classify = tfgan_kit.metrics.stacked_classifier("mnist28")[0]
+    classify = tfgan_kit.load_digit_classifier("stacked_mnist28")
     p = classify.predict(gan.generate(FLAGS.eval_samples, seed=1), batch_size=1000, verbose=0)
     parts = tfgan_kit.metrics.stacked_mode_breakdown(p)
     return {"channel_kl": [round(k, 4) for k in parts["channel_kl"]],
-            "dependence_kl": round(parts["dependence_kl"], 4),
+            "dependence_kl": round(parts["dependence_kl"], 4), "channel_digits": parts["channel_digits"],
             "independent_modes": round(parts["independent_modes"], 1)}
 
 
