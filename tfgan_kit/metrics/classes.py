@@ -10,9 +10,16 @@ import functools
 from typing import Dict, Tuple
 
 import numpy as np
+from scipy.stats import entropy
 
 from tfgan_kit._internal.arrays import as_features
 from tfgan_kit.data import mixtures
+
+
+def _kl(p: np.ndarray, q=None) -> float:
+    """KL(p || q) in nats between histograms of any shape; `q` defaults to uniform over p's cells."""
+    q = np.ones(p.size) if q is None else np.ravel(q)
+    return float(entropy(np.ravel(p), q))
 
 
 def mixture_mode_stats(samples: np.ndarray, mixture: str, num_stds: float = 3.0) -> Dict[str, float]:
@@ -32,12 +39,8 @@ def mixture_mode_stats(samples: np.ndarray, mixture: str, num_stds: float = 3.0)
     nearest = distances.argmin(axis=1)
     good = distances[np.arange(len(samples)), nearest] <= num_stds * mixtures.mixture_std(mixture)
     counts = np.bincount(nearest[good], minlength=len(means)).astype(np.float64)
-    if counts.sum() > 0:
-        p = counts / counts.sum()
-        nonzero = p > 0
-        kl = float(np.sum(p[nonzero] * np.log(p[nonzero] * len(means))))
-    else:
-        kl = float(np.log(len(means)))  # Nothing captured: as far from uniform as it gets.
+    # Nothing captured: as far from uniform as it gets.
+    kl = _kl(counts / counts.sum()) if counts.sum() > 0 else float(np.log(len(means)))
     return {
         "modes": int(np.count_nonzero(counts)),
         "num_modes": len(means),
@@ -142,12 +145,10 @@ def class_coverage(probabilities, min_count: int = 1) -> Dict[str, float]:
     """
     p = _probabilities(probabilities, "class_coverage")
     counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1]).astype(np.float64)
-    hist = counts / counts.sum()
-    nonzero = hist > 0
     return {
         "classes_covered": int(np.count_nonzero(counts >= min_count)),
         "num_classes": int(p.shape[1]),
-        "kl_to_uniform": float(np.sum(hist[nonzero] * np.log(hist[nonzero] * p.shape[1]))),
+        "kl_to_uniform": _kl(counts / counts.sum()),
     }
 
 
@@ -182,15 +183,10 @@ def stacked_mode_breakdown(probabilities, digits: int = 10, channels: int = 3) -
     axes = range(channels)
     marginals = [joint.sum(axis=tuple(a for a in axes if a != c)) for c in axes]
     product = functools.reduce(np.multiply.outer, marginals)
-
-    def kl(a: np.ndarray, b: np.ndarray) -> float:
-        nonzero = a > 0
-        return float(np.sum(a[nonzero] * np.log(a[nonzero] / b[nonzero])))
-
     return {
-        "kl_to_uniform": kl(joint, np.full(joint.shape, 1.0 / joint.size)),
-        "channel_kl": [kl(m, np.full(digits, 1.0 / digits)) for m in marginals],
-        "dependence_kl": kl(joint, product),
+        "kl_to_uniform": _kl(joint),
+        "channel_kl": [_kl(m) for m in marginals],
+        "dependence_kl": _kl(joint, product),
         "channel_digits": [int(np.count_nonzero(m)) for m in marginals],
         "independent_modes": float(np.sum(1.0 - (1.0 - product) ** len(p))),
     }
