@@ -35,6 +35,13 @@ CONFIGS = {
     "pack2": ["--recipe=pacgan"],                    # PacGAN: D judges 2 samples at once
     "r3gan_pack2": ["--recipe=r3gan", "--pack=2"],
     "pack2_ema": ["--recipe=pacgan", "--ema_decay=0.999"],  # + the example's generator EMA
+    "pack4": ["--recipe=pacgan", "--pack=4"],
+    "pack2_w64": ["--recipe=pacgan", "--width=64"],  # both networks twice as wide
+    "pack2_z100": ["--recipe=pacgan", "--latent_dim=100"],  # VEEGAN's and PacGAN's z
+    "pack2_bn": ["--recipe=pacgan", "--d_norm=batch", "--d_dropout=0"],  # PacGAN's D: batch norm
+    "pack2_g2": ["--recipe=pacgan", "--g_steps=2"],  # PacGAN's code: two G updates per D update
+    "pack2_ref": ["--recipe=pacgan", "--width=64", "--latent_dim=100", "--d_norm=batch",
+                  "--d_dropout=0", "--g_steps=2"],  # all of PacGAN's DCGAN settings we can set
     "hard_plain": ["--d_width=8"],                   # D a quarter of G's width (32)
     "hard_mbstd": ["--d_width=8", "--minibatch=stddev"],
     "hard_r3gan": ["--recipe=r3gan", "--d_width=8"],

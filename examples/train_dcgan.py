@@ -50,6 +50,11 @@ flags.DEFINE_float("beta1", 0.5, "Adam beta_1 of both networks.", lower_bound=0.
 flags.DEFINE_float("beta2", 0.999, "Adam beta_2 of both networks.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e.g. a quarter of it).",
                      lower_bound=1)
+flags.DEFINE_float("d_dropout", 0.3, "D's dropout after each hidden layer (dcgan networks).",
+                   lower_bound=0.0, upper_bound=0.99)
+flags.DEFINE_enum("d_norm", "none", ["none", "batch", "layer", "spectral"],
+                  "D's normalization after its first layer (dcgan networks; PacGAN's D uses batch).")
+flags.DEFINE_integer("g_steps", 1, "Generator updates per discriminator update.", lower_bound=1)
 flags.DEFINE_enum("minibatch", "none", ["none", "stddev"], "stddev: D sees each batch's spread "
                   "(MinibatchStdDev), which lets it catch a generator that lacks variety.")
 flags.DEFINE_integer("pack", 1, "D judges this many samples together (PacGAN); the batch size "
@@ -109,17 +114,17 @@ def augmentation():
     return None
 
 
-def learning_rate(base: float, batches_per_epoch: int):
-    """`base`, or its cosine decay to 0 over the run (--lr_decay): a run that ends cooled,
-    not mid-oscillation, so its last samples are among its best."""
+def learning_rate(base: float, updates_per_epoch: int):
+    """`base`, or its cosine decay to 0 over the run's updates (--lr_decay): a run that ends
+    cooled, not mid-oscillation, so its last samples are among its best."""
     import keras
 
     if FLAGS.lr_decay == "none":
         return base
-    if batches_per_epoch < 1:
+    if updates_per_epoch < 1:
         raise SystemExit(f"--lr_decay={FLAGS.lr_decay} needs the batches per epoch, but this dataset's "
                          "number is unknown; use --lr_decay=none.")
-    return keras.optimizers.schedules.CosineDecay(base, decay_steps=batches_per_epoch * FLAGS.epochs)
+    return keras.optimizers.schedules.CosineDecay(base, decay_steps=updates_per_epoch * FLAGS.epochs)
 
 
 def main(argv):
@@ -160,17 +165,18 @@ def main(argv):
             generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
                                                   norm=norm)
             discriminator = tfgan_kit.dcgan_discriminator(
-                image_shape, width=FLAGS.d_width or FLAGS.width,
+                image_shape, width=FLAGS.d_width or FLAGS.width, norm=FLAGS.d_norm, dropout=FLAGS.d_dropout,
                 minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch, pack=FLAGS.pack)
         gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, seed=FLAGS.seed)
         gan.compile(
             d_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr * FLAGS.d_lr_multiplier, batches),
                                               beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
-            g_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr, batches), beta_1=FLAGS.beta1,
-                                              beta_2=FLAGS.beta2),
+            g_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr, batches * FLAGS.g_steps),
+                                              beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
             loss=FLAGS.loss,
             r1_gamma=FLAGS.r1_gamma,
             r2_gamma=FLAGS.r2_gamma,
+            g_steps=FLAGS.g_steps,
             label_smoothing=FLAGS.label_smoothing,
             steps_per_execution=FLAGS.steps_per_execution,
             generator_ema=FLAGS.ema_decay or None,

@@ -18,7 +18,8 @@ def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), "--epochs=2",
-         "--limit=256", f"--output_dir={out}", "--width=8", "--latent_dim=16", "--lr_decay=cosine", "--pack=2"],
+         "--limit=256", f"--output_dir={out}", "--width=8", "--latent_dim=16", "--lr_decay=cosine", "--pack=2",
+         "--g_steps=2", "--d_norm=batch", "--d_dropout=0"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -28,10 +29,13 @@ def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake"} <= set(metrics)
     gan = keras.models.load_model(out / "gan.keras")
+    d_layers = [type(layer).__name__ for layer in gan.discriminator.layers]
     assert [layer.num for layer in gan.discriminator.layers if isinstance(layer, tfgan_kit.Pack)] == [2]
-    for optimizer in (gan.d_optimizer, gan.g_optimizer):  # 8 batches of 32 x 2 epochs, cooled to 0
-        assert int(optimizer.iterations) == 16
-        assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == 16
+    assert "BatchNormalization" in d_layers and "Dropout" not in d_layers  # --d_norm, --d_dropout
+    # 8 batches of 32 x 2 epochs, G twice a batch (--g_steps=2): each schedule cooled to 0 at its end.
+    for optimizer, updates in ((gan.d_optimizer, 16), (gan.g_optimizer, 32)):
+        assert int(optimizer.iterations) == updates
+        assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == updates
         assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
 
 
