@@ -92,6 +92,7 @@ def _stacked(a, b, c):
 def test_stacked_mode_breakdown_of_every_triple_once_is_all_zero():
     t = np.arange(1000)
     out = metrics.stacked_mode_breakdown(_stacked(t // 100, t // 10 % 10, t % 10))
+    assert out["modes_covered"] == 1000
     assert out["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
     assert out["channel_kl"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
     assert out["dependence_kl"] == pytest.approx(0.0, abs=1e-12)
@@ -104,6 +105,7 @@ def test_stacked_mode_breakdown_tells_a_coupled_channel_from_a_collapsed_one():
     # G copies channel a into b: every digit appears evenly, but only 100 triples do.
     coupled = metrics.stacked_mode_breakdown(_stacked(t % 10, t % 10, t // 10 % 10))
     assert coupled["channel_kl"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+    assert coupled["modes_covered"] == 100
     assert coupled["dependence_kl"] == pytest.approx(np.log(10))
     assert coupled["kl_to_uniform"] == pytest.approx(np.log(10))
     assert coupled["independent_modes"] > 600  # The same marginals drawn apart would reach them.

@@ -169,7 +169,7 @@ def stacked_mode_breakdown(probabilities, digits: int = 10, channels: int = 3) -
         channels: stacked channels. Defaults to 3.
 
     Returns:
-        `{"kl_to_uniform", "channel_kl": [per channel], "dependence_kl",
+        `{"modes_covered", "kl_to_uniform", "channel_kl": [per channel], "dependence_kl",
         "channel_digits": [digits reached per channel], "independent_modes"}` where
         `independent_modes` is the modes the same number of samples would be expected
         to reach if the channels kept their marginals but were drawn independently.
@@ -184,6 +184,7 @@ def stacked_mode_breakdown(probabilities, digits: int = 10, channels: int = 3) -
     marginals = [joint.sum(axis=tuple(a for a in axes if a != c)) for c in axes]
     product = functools.reduce(np.multiply.outer, marginals)
     return {
+        "modes_covered": int(np.count_nonzero(joint)),
         "kl_to_uniform": _kl(joint),
         "channel_kl": [_kl(m) for m in marginals],
         "dependence_kl": _kl(joint, product),
