@@ -25,7 +25,10 @@ STACKED = {"batch_size": 64, "ema_decay": 0.0}
 RECIPES = {
     "r3gan": {"loss": "relativistic", "r1_gamma": 0.1, "r2_gamma": 0.1, "beta1": 0.0,
               "beta2": 0.99, "minibatch": "stddev"} | STACKED,
-    "pacgan": {"pack": 2} | STACKED,
+    # PacGAN's PacDCGAN2: D judges pairs; PacGAN's DCGAN (z 100, width 64, batch-norm D without
+    # dropout, two G updates per D update). On Stacked MNIST: 1,000 modes in 8,000 steps.
+    "pacgan": {"pack": 2, "width": 64, "latent_dim": 100, "d_norm": "batch", "d_dropout": 0.0,
+               "g_steps": 2} | STACKED,
 }
 
 flags.DEFINE_string("dataset", "digits", "digits | <tfds name> | idx:<dir> | npz:<file> | folder:<dir>.")
