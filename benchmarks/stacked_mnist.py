@@ -40,9 +40,7 @@ CONFIGS = {
     "pack2_z100": ["--pack=2", "--latent_dim=100"],  # VEEGAN's and PacGAN's z
     "pack2_bn": ["--pack=2", "--d_norm=batch", "--d_dropout=0"],  # PacGAN's D: batch norm
     "pack2_g2": ["--pack=2", "--g_steps=2"],         # PacGAN's code: two G updates per D update
-    # The recommended recipe: packing with all of PacGAN's DCGAN settings we can set (width 64,
-    # z 100, batch-norm D without dropout, two G updates per D update).
-    "pacgan": ["--recipe=pacgan"],
+    "pacgan": ["--recipe=pacgan"],                   # the recommended: train_dcgan.RECIPES["pacgan"]
     "pacgan_ema": ["--recipe=pacgan", "--ema_decay=0.999"],  # scored on the EMA and the raw weights
     "hard_plain": ["--d_width=8"],                   # D a quarter of G's width (32)
     "hard_mbstd": ["--d_width=8", "--minibatch=stddev"],
