@@ -2,6 +2,7 @@
 
     python benchmarks/small_data.py                            # 4 sizes x 3 configs
     python benchmarks/small_data.py --sizes=100,500 --steps=2000
+    python benchmarks/small_data.py --sizes=500 --configs=none,ada,pack2,ada_pack2 --steps=5000 --seeds=0,1,2,3,4
 
 Training images are the first N of the MNIST test set's first 8,000 (`idx:`); every run
 gets the same number of generator steps (batch 64, the example's DCGAN, width 32). Scores
@@ -24,18 +25,21 @@ from record import write_json
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
-# "ada_off" is the control: ADA's code and random draws with p capped at 1e-6, so a gain of
-# "ada" over "none" that "ada_off" shares comes from the changed noise stream, not augmentation.
-CONFIGS = {"none": None, "diffaugment": "color,translation,cutout", "ada": "ada", "ada_off": "ada"}
+# Each config: the augmentation and how many samples D judges together (PacGAN's packing, the
+# lever against the early mode collapse small data brings). "ada_off" is the control: ADA's code
+# and random draws with p capped at 1e-6, so a gain of "ada" over "none" that "ada_off" shares
+# comes from the changed noise stream, not augmentation.
+CONFIGS = {"none": (None, 1), "diffaugment": ("color,translation,cutout", 1), "ada": ("ada", 1),
+           "ada_off": ("ada", 1), "pack2": (None, 2), "ada_pack2": ("ada", 2)}
 
 flags.DEFINE_list("sizes", ["100", "500", "2000", "8000"], "Training set sizes.")
 flags.DEFINE_list("configs", list(CONFIGS), "Augmentations to compare.")
 flags.DEFINE_integer("steps", 3000, "Generator steps per run.", lower_bound=10)
-flags.DEFINE_integer("seed", 0, "Seed of every run.")
+flags.DEFINE_list("seeds", ["0"], "Seeds: every size and config runs once with each.")
 flags.DEFINE_float("ada_kimg", 100.0, "ADA: thousands of images for p to go 0 -> 1.")
 flags.DEFINE_float("d_dropout", 0.3, "D's dropout (the example's 0.3; 0 lets D memorise sooner).")
 flags.DEFINE_bool("curve", False, "Also score FID after each of the 10 epochs (FID against steps).")
-flags.DEFINE_string("run", None, "Internal: 'size,config' to run in this process.")
+flags.DEFINE_string("run", None, "Internal: 'size,config,seed' to run in this process.")
 flags.DEFINE_string("json", "runs/small_data.json", "Where the results go.")
 flags.DEFINE_string("plot", os.path.join(REPO, "docs", "small_data.png"), "FID against size ('' none).")
 FLAGS = flags.FLAGS
@@ -49,19 +53,19 @@ def _nearest(a, b):
     return float(np.concatenate(best).mean())
 
 
-def run_one(size: int, config: str) -> dict:
+def run_one(size: int, config: str, seed: int) -> dict:
     import keras
 
     import tfgan_kit
 
-    tfgan_kit.set_seed(FLAGS.seed)
+    tfgan_kit.set_seed(seed)
     tfgan_kit.set_precision("auto")
     data = tfgan_kit.load_dataset(f"idx:{MNIST}", batch_size=64, split="test", limit=size,
-                                  seed=FLAGS.seed).repeat()
-    discriminator = tfgan_kit.dcgan_discriminator((28, 28, 1), width=32, dropout=FLAGS.d_dropout)
+                                  seed=seed).repeat()
+    augment, pack = CONFIGS[config]
+    discriminator = tfgan_kit.dcgan_discriminator((28, 28, 1), width=32, dropout=FLAGS.d_dropout, pack=pack)
     gan = tfgan_kit.GAN(tfgan_kit.dcgan_generator((28, 28, 1), 64, width=32), discriminator,
-                        latent_dim=64, seed=FLAGS.seed)
-    augment = CONFIGS[config]
+                        latent_dim=64, seed=seed)
     if augment == "ada":
         augment = tfgan_kit.ADA(speed_kimg=FLAGS.ada_kimg, max_p=1e-6 if config == "ada_off" else 1.0)
     gan.compile(augment=augment)
@@ -87,7 +91,7 @@ def run_one(size: int, config: str) -> dict:
         scores["fid"] = float(history.history["val_fid"][-1])
     f_fake, f_held, f_train = (extractor(x)[0] for x in (fake, held_out, train))
     memorisation = _nearest(f_fake, f_train) / _nearest(f_held, f_train)
-    return {"size": size, "config": config, "fid": scores["fid"],
+    return {"size": size, "config": config, "seed": seed, "fid": scores["fid"],
             "classes": scores["classes_covered"], "kl": scores["kl_to_uniform"],
             "memorisation": memorisation, "step_ms": float(step_ms),
             "augment_p": float(history.history.get("augment_p", [0.0])[-1]), "augment_p_max": p_max[0],
@@ -97,51 +101,66 @@ def run_one(size: int, config: str) -> dict:
             "fid_per_epoch": [round(float(f), 2) for f in history.history.get("val_fid", [])]}
 
 
+def _run_in_process(size: str, config: str, seed: str) -> dict:
+    """One run in a fresh process, so no run inherits another's graphs, threads or memory."""
+    out = subprocess.run([sys.executable, __file__, f"--run={size},{config},{seed}",
+                          f"--steps={FLAGS.steps}", f"--ada_kimg={FLAGS.ada_kimg}", f"--curve={FLAGS.curve}",
+                          f"--d_dropout={FLAGS.d_dropout}"],
+                         capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
+    if out.returncode or not line:
+        raise RuntimeError(f"{size},{config},{seed} failed:\n{out.stderr[-3000:]}")
+    r = json.loads(line[0][7:])
+    print(f"{size} images, {config}, seed {seed}: FID {r['fid']:.2f}, {r['classes']} classes, "
+          f"memorisation {r['memorisation']:.2f}, {r['step_ms']:.1f} ms/step, "
+          f"p {r['augment_p']:.2f} (max {r['augment_p_max']:.2f})", flush=True)
+    if r["fid_per_epoch"]:
+        print(f"  FID after each {FLAGS.steps // 10} steps: {r['fid_per_epoch']}", flush=True)
+    return r
+
+
 def main(argv):
     del argv
     if FLAGS.run:
-        size, config = FLAGS.run.split(",")
-        print("RESULT " + json.dumps(run_one(int(size), config)))
+        size, config, seed = FLAGS.run.split(",")
+        print("RESULT " + json.dumps(run_one(int(size), config, int(seed))))
         return
     results = []
-    for size in FLAGS.sizes:
-        for config in FLAGS.configs:
-            out = subprocess.run([sys.executable, __file__, f"--run={size},{config}",
-                                  f"--steps={FLAGS.steps}", f"--seed={FLAGS.seed}",
-                                  f"--ada_kimg={FLAGS.ada_kimg}", f"--curve={FLAGS.curve}",
-                                  f"--d_dropout={FLAGS.d_dropout}"],
-                                 capture_output=True, text=True,
-                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-            line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
-            if out.returncode or not line:
-                raise RuntimeError(f"{size},{config} failed:\n{out.stderr[-3000:]}")
-            results.append(json.loads(line[0][7:]))
-            r = results[-1]
-            print(f"{size} images, {config}: FID {r['fid']:.2f}, {r['classes']} classes, "
-                  f"memorisation {r['memorisation']:.2f}, {r['step_ms']:.1f} ms/step, "
-                  f"p {r['augment_p']:.2f} (max {r['augment_p_max']:.2f})", flush=True)
-            if r["fid_per_epoch"]:
-                print(f"  FID after each {FLAGS.steps // 10} steps: {r['fid_per_epoch']}", flush=True)
-            write_json(FLAGS.json, results)
-    base = {r["size"]: r for r in results if r["config"] == "none"}
-    print(f"\n{FLAGS.steps} generator steps per run, batch 64, seed {FLAGS.seed}, D dropout "
+    for seed in FLAGS.seeds:
+        for size in FLAGS.sizes:
+            for config in FLAGS.configs:
+                results.append(_run_in_process(size, config, seed))
+                write_json(FLAGS.json, results)
+    print(f"\n{FLAGS.steps} generator steps per run, batch 64, seeds {','.join(FLAGS.seeds)}, D dropout "
           f"{FLAGS.d_dropout}; FID of 2,000 samples vs all 8,000 images (mnist28 features).\n")
-    print("| images | augmentation | FID | x none | classes | memorisation | ms / step | x none | final p |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| images | augmentation | seed | FID | x none | classes | memorisation | ms / step | x none | final p |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    base = {(r["size"], r["seed"]): r for r in results if r["config"] == "none"}
     for r in results:
-        ref = base.get(r["size"], r)
-        print(f"| {r['size']} | {r['config']} | {r['fid']:.2f} | {r['fid'] / ref['fid']:.2f} | "
+        ref = base.get((r["size"], r["seed"]), r)
+        print(f"| {r['size']} | {r['config']} | {r['seed']} | {r['fid']:.2f} | {r['fid'] / ref['fid']:.2f} | "
               f"{r['classes']} | {r['memorisation']:.2f} | {r['step_ms']:.1f} | "
               f"{r['step_ms'] / ref['step_ms']:.2f} | {r['augment_p']:.2f} |")
+    groups = {}  # (size, config) -> its runs, one a seed
+    for r in results:
+        groups.setdefault((r["size"], r["config"]), []).append(r)
+    mean_fid = {key: float(np.mean([r["fid"] for r in runs])) for key, runs in groups.items()}
+    if len(FLAGS.seeds) > 1:  # one seed's FID says little: some seeds collapse, others do not
+        print("\n| images | augmentation | mean FID +- std | x none | seeds with 10/10 classes |")
+        print("| --- | --- | --- | --- | --- |")
+        for (size, config), runs in groups.items():
+            ref = mean_fid.get((size, "none"), mean_fid[size, config])
+            print(f"| {size} | {config} | {mean_fid[size, config]:.2f} +- {np.std([r['fid'] for r in runs]):.2f} "
+                  f"| {mean_fid[size, config] / ref:.2f} | {sum(r['classes'] == 10 for r in runs)} of {len(runs)} |")
     if FLAGS.plot:
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=(6, 4))
         ax = fig.subplots()
         for config in FLAGS.configs:
-            rows = [r for r in results if r["config"] == config]
-            ax.plot([r["size"] for r in rows], [r["fid"] for r in rows], "o-", label=config)
-        ax.set(xscale="log", xlabel="training images", ylabel="FID (mnist28, vs all 8,000)",
+            sizes = [int(size) for size in FLAGS.sizes]
+            ax.plot(sizes, [mean_fid[size, config] for size in sizes], "o-", label=config)
+        ax.set(xscale="log", xlabel="training images", ylabel="FID (mnist28, vs all 8,000; mean of seeds)",
                title=f"Small data: {FLAGS.steps} generator steps")
         ax.legend()
         ax.grid(alpha=0.3)
