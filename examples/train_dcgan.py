@@ -61,7 +61,7 @@ flags.DEFINE_integer("g_steps", 1, "Generator updates per discriminator update."
 flags.DEFINE_enum("minibatch", "none", ["none", "stddev"], "stddev: D sees each batch's spread "
                   "(MinibatchStdDev), which lets it catch a generator that lacks variety.")
 flags.DEFINE_integer("pack", 1, "D judges this many samples together (PacGAN); the batch size "
-                     "must be a multiple of it. 1: one at a time.", lower_bound=1)
+                     "must be a multiple of it. 1: one at a time; 2: the setting for small data.", lower_bound=1)
 flags.DEFINE_enum("augment", "none", ["none", "diffaugment", "ada"], "What D sees of real and fake "
                   "images: none; DiffAugment (always); ADA (probability steered by D's overfitting).")
 flags.DEFINE_string("augment_policy", "color,translation,cutout", "Transformations for --augment.")
