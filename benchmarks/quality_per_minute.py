@@ -149,7 +149,6 @@ class Run:
         self.curve, self.epoch, self.trained, self.last_score, self.done = [], 0, 0.0, 0.0, False
 
     def train_epoch(self) -> None:
-        # The tuned and kit recipes are defined by their epochs, the tutorial by the budget.
         self.gan.fit(self.dataset, initial_epoch=self.epoch, epochs=self.epoch + 1, verbose=0,
                      callbacks=self.callbacks)
         self.epoch += 1
@@ -160,7 +159,7 @@ class Run:
     def _end(self, epoch, logs):
         """Scores every ~eval_every_s training seconds, off the clock."""
         self.trained += time.perf_counter() - self._start
-        epoch += 1
+        epoch += 1  # The tuned and kit recipes are defined by their epochs, the tutorial by the budget.
         self.done = epoch == self.max_epochs if self.max_epochs else self.trained >= FLAGS.budget_s
         if self.trained - self.last_score >= FLAGS.eval_every_s or self.done:
             score = self.scorer(self.gan)
