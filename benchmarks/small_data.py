@@ -158,8 +158,8 @@ def main(argv):
 
         fig = Figure(figsize=(6, 4))
         ax = fig.subplots()
+        sizes = [int(size) for size in FLAGS.sizes]
         for config in FLAGS.configs:
-            sizes = [int(size) for size in FLAGS.sizes]
             ax.plot(sizes, [mean_fid[size, config] for size in sizes], "o-", label=config)
         ax.set(xscale="log", xlabel="training images", ylabel="FID (mnist28, vs all 8,000; mean of seeds)",
                title=f"Small data: {FLAGS.steps} generator steps")
