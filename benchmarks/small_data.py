@@ -3,9 +3,12 @@
     python benchmarks/small_data.py                            # 4 sizes x 3 configs
     python benchmarks/small_data.py --sizes=100,500 --steps=2000
     python benchmarks/small_data.py --sizes=500 --configs=none,pack2,ada_pack2 --steps=3000 --seeds=0,1,2,3,4
+    python benchmarks/small_data.py --sizes=500 --configs=none,pack2 --batch_size=32 --ema_decay=0.999 --seeds=0,1,2,3,4
 
 Training images are the first N of the MNIST test set's first 8,000 (`idx:`); every run
-gets the same number of generator steps (batch 64, the example's DCGAN, width 32). Scores
+gets the same number of generator steps (the example's DCGAN, width 32, at the 0.2 defaults --
+batch 64, no generator EMA -- unless --batch_size / --ema_decay say otherwise: 32 and 0.999
+are the example's current defaults; with an EMA the averaged weights are scored). Scores
 use the bundled `mnist28` features: FID of 2,000 samples against **all 8,000** images (so
 copying 100 of them does not look good), classes covered, and memorisation: the mean
 distance from a sample to its nearest training image, over the same for held-out real
@@ -37,6 +40,10 @@ flags.DEFINE_list("sizes", ["100", "500", "2000", "8000"], "Training set sizes."
 flags.DEFINE_list("configs", list(CONFIGS), "Augmentations to compare.")
 flags.DEFINE_integer("steps", 3000, "Generator steps per run.", lower_bound=10)
 flags.DEFINE_list("seeds", ["0"], "Seeds: every size and config runs once with each.")
+flags.DEFINE_integer("batch_size", 64, "Batch size (64: the 0.2 defaults; the example's is 32 now).",
+                     lower_bound=1)
+flags.DEFINE_float("ema_decay", 0.0, "Generator EMA decay from step 0 (0: none, the 0.2 defaults; the "
+                   "example's is 0.999 now).", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("ada_kimg", 100.0, "ADA: thousands of images for p to go 0 -> 1.")
 flags.DEFINE_float("d_dropout", 0.3, "D's dropout (the example's 0.3; 0 lets D memorise sooner).")
 flags.DEFINE_bool("curve", False, "Also score FID after each of the 10 epochs (FID against steps).")
@@ -61,7 +68,7 @@ def run_one(size: int, config: str, seed: int) -> dict:
 
     tfgan_kit.set_seed(seed)
     tfgan_kit.set_precision("auto")
-    data = tfgan_kit.load_dataset(f"idx:{MNIST}", batch_size=64, split="test", limit=size,
+    data = tfgan_kit.load_dataset(f"idx:{MNIST}", batch_size=FLAGS.batch_size, split="test", limit=size,
                                   seed=seed).repeat()
     augment, pack = CONFIGS[config]
     discriminator = tfgan_kit.dcgan_discriminator((28, 28, 1), width=32, dropout=FLAGS.d_dropout, pack=pack)
@@ -69,7 +76,7 @@ def run_one(size: int, config: str, seed: int) -> dict:
                         latent_dim=64, seed=seed)
     if augment == "ada":
         augment = tfgan_kit.ADA(speed_kimg=FLAGS.ada_kimg, max_p=1e-6 if config == "ada_off" else 1.0)
-    gan.compile(augment=augment)
+    gan.compile(augment=augment, generator_ema=FLAGS.ema_decay or None)
     epochs, per_epoch = 10, FLAGS.steps // 10
     times, p_max = [], [0.0]
     timer = keras.callbacks.LambdaCallback(
@@ -79,6 +86,8 @@ def run_one(size: int, config: str, seed: int) -> dict:
     everything, _ = tfgan_kit.load_arrays(f"idx:{MNIST}", split="test")
     real, held_out, train = everything[:8000], everything[8000:], everything[:size]
     callbacks = [timer]  # first, so the timed epochs leave the FID curve's evaluations out
+    if FLAGS.ema_decay:
+        callbacks.append(tfgan_kit.GeneratorEMA())
     if FLAGS.curve:
         callbacks.append(tfgan_kit.FIDMonitor(real, num_samples=2000, features="mnist28", seed=123,
                                               verbose=0))
@@ -106,7 +115,8 @@ def _run_in_process(size: str, config: str, seed: str) -> dict:
     """One run in a fresh process, so no run inherits another's graphs, threads or memory."""
     out = subprocess.run([sys.executable, __file__, f"--run={size},{config},{seed}",
                           f"--steps={FLAGS.steps}", f"--ada_kimg={FLAGS.ada_kimg}", f"--curve={FLAGS.curve}",
-                          f"--d_dropout={FLAGS.d_dropout}"],
+                          f"--d_dropout={FLAGS.d_dropout}", f"--batch_size={FLAGS.batch_size}",
+                          f"--ema_decay={FLAGS.ema_decay}"],
                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
     if out.returncode or not line:
@@ -132,7 +142,8 @@ def main(argv):
             for config in FLAGS.configs:
                 results.append(_run_in_process(size, config, seed))
                 write_json(FLAGS.json, results)
-    print(f"\n{FLAGS.steps} generator steps per run, batch 64, seeds {','.join(FLAGS.seeds)}, D dropout "
+    print(f"\n{FLAGS.steps} generator steps per run, batch {FLAGS.batch_size}, generator EMA "
+          f"{FLAGS.ema_decay or 'none'}, seeds {','.join(FLAGS.seeds)}, D dropout "
           f"{FLAGS.d_dropout}; FID of 2,000 samples vs all 8,000 images (mnist28 features).\n")
     print("| images | augmentation | seed | FID | x none | classes | memorisation | ms / step | x none | final p |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
