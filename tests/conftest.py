@@ -15,7 +15,15 @@ from tensorflow.python.framework import config as tf_config  # noqa: E402
 import tfgan_kit  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MNIST_DIR = os.path.join(REPO, "..", "shared", "data", "mnist")
+# The real MNIST test set (IDX files) a few data tests read; elsewhere than beside the
+# checkout, point TFGAN_KIT_MNIST at it.
+MNIST_DIR = os.environ.get("TFGAN_KIT_MNIST", os.path.join(REPO, "..", "shared", "data", "mnist"))
+
+
+def pytest_report_header(config):
+    """Says up front where the MNIST tests will look, and whether it is there."""
+    found = "found" if os.path.isdir(MNIST_DIR) else "MISSING: set TFGAN_KIT_MNIST to the IDX folder"
+    return f"MNIST IDX files: {os.path.normpath(MNIST_DIR)} ({found})"
 
 
 @pytest.fixture(autouse=True)
