@@ -4,6 +4,7 @@
     python benchmarks/small_data.py --sizes=100,500 --steps=2000
     python benchmarks/small_data.py --sizes=500 --configs=none,pack2,ada_pack2 --steps=3000 --seeds=0,1,2,3,4
     python benchmarks/small_data.py --sizes=500 --configs=none,pack2 --batch_size=32 --ema_decay=0.999 --seeds=0,1,2,3,4
+    python benchmarks/small_data.py --results=a.json,b.json --batch_size=32 --ema_decay=0.999   # one table, one plot
 
 Training images are the first N of the MNIST test set's first 8,000 (`idx:`); every run
 gets the same number of generator steps (the example's DCGAN, width 32, at the 0.2 defaults --
@@ -49,6 +50,8 @@ flags.DEFINE_float("d_dropout", 0.3, "D's dropout (the example's 0.3; 0 lets D m
 flags.DEFINE_bool("curve", False, "Also score FID after each of the 10 epochs (FID against steps).")
 flags.DEFINE_string("run", None, "Internal: 'size,config,seed' to run in this process.")
 flags.DEFINE_string("json", "runs/small_data.json", "Where the results go.")
+flags.DEFINE_list("results", [], "Train nothing: tabulate and plot these earlier --json files together "
+                  "(give the flags they ran with, for the header).")
 flags.DEFINE_string("plot", os.path.join(REPO, "docs", "small_data.png"), "FID against size ('' none).")
 FLAGS = flags.FLAGS
 
@@ -136,15 +139,19 @@ def main(argv):
         size, config, seed = FLAGS.run.split(",")
         print("RESULT " + json.dumps(run_one(int(size), config, int(seed))))
         return
-    results = []
-    for seed in FLAGS.seeds:
-        for size in FLAGS.sizes:
-            for config in FLAGS.configs:
-                results.append(_run_in_process(size, config, seed))
-                write_json(FLAGS.json, results)
+    if FLAGS.results:  # earlier runs' numbers, e.g. several invocations' JSON files together
+        results = [r for path in FLAGS.results for r in json.load(open(path))]
+    else:
+        results = []
+        for seed in FLAGS.seeds:
+            for size in FLAGS.sizes:
+                for config in FLAGS.configs:
+                    results.append(_run_in_process(size, config, seed))
+                    write_json(FLAGS.json, results)
     print(f"\n{FLAGS.steps} generator steps per run, batch {FLAGS.batch_size}, generator EMA "
-          f"{FLAGS.ema_decay or 'none'}, seeds {','.join(FLAGS.seeds)}, D dropout "
-          f"{FLAGS.d_dropout}; FID of 2,000 samples vs all 8,000 images (mnist28 features).\n")
+          f"{FLAGS.ema_decay or 'none'}, D dropout {FLAGS.d_dropout}"
+          f"{'; results of ' + ', '.join(FLAGS.results) if FLAGS.results else ''}; "
+          "FID of 2,000 samples vs all 8,000 images (mnist28 features).\n")
     print("| images | augmentation | seed | FID | x none | classes | memorisation | ms / step | x none | final p |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     base = {(r["size"], r["seed"]): r for r in results if r["config"] == "none"}
@@ -157,7 +164,7 @@ def main(argv):
     for r in results:
         groups.setdefault((r["size"], r["config"]), []).append(r)
     mean_fid = {key: float(np.mean([r["fid"] for r in runs])) for key, runs in groups.items()}
-    if len(FLAGS.seeds) > 1:  # one seed's FID says little: some seeds collapse, others do not
+    if any(len(runs) > 1 for runs in groups.values()):  # one seed's FID says little: some collapse
         print("\n| images | augmentation | mean FID +- std | x none | seeds with 10/10 classes |")
         print("| --- | --- | --- | --- | --- |")
         for (size, config), runs in groups.items():
@@ -169,11 +176,17 @@ def main(argv):
 
         fig = Figure(figsize=(6, 4))
         ax = fig.subplots()
-        sizes = [int(size) for size in FLAGS.sizes]
-        for config in FLAGS.configs:
-            ax.plot(sizes, [mean_fid[size, config] for size in sizes], "o-", label=config)
-        ax.set(xscale="log", xlabel="training images", ylabel="FID (mnist28, vs all 8,000; mean of seeds)",
+        for config in dict.fromkeys(r["config"] for r in results):
+            sizes = sorted(size for size, c in mean_fid if c == config)
+            line, = ax.plot(sizes, [mean_fid[size, config] for size in sizes], "o-", label=config)
+            runs = [r for r in results if r["config"] == config]  # each seed: collapses stand apart
+            ax.scatter([r["size"] for r in runs], [r["fid"] for r in runs], s=14, alpha=0.45,
+                       color=line.get_color())
+        ax.set(xscale="log", yscale="log", xlabel="training images",
+               ylabel="FID (mnist28, vs all 8,000): mean line, seed dots",
                title=f"Small data: {FLAGS.steps} generator steps")
+        ax.set_yticks([10, 20, 40, 80, 160], ["10", "20", "40", "80", "160"], minor=False)
+        ax.set_yticks([], minor=True)
         ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()
