@@ -139,10 +139,11 @@ def main(argv):
         size, config, seed = FLAGS.run.split(",")
         print("RESULT " + json.dumps(run_one(int(size), config, int(seed))))
         return
-    if FLAGS.results:  # earlier runs' numbers, e.g. several invocations' JSON files together
-        results = [r for path in FLAGS.results for r in json.load(open(path))]
-    else:
-        results = []
+    results = []
+    for path in FLAGS.results:  # earlier runs' numbers, e.g. several invocations' JSON files together
+        with open(path) as f:
+            results += json.load(f)
+    if not FLAGS.results:
         for seed in FLAGS.seeds:
             for size in FLAGS.sizes:
                 for config in FLAGS.configs:
