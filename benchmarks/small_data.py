@@ -33,9 +33,10 @@ MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 # Each config: the augmentation and how many samples D judges together (PacGAN's packing, the
 # lever against the early mode collapse small data brings). "ada_off" is the control: ADA's code
 # and random draws with p capped at 1e-6, so a gain of "ada" over "none" that "ada_off" shares
-# comes from the changed noise stream, not augmentation.
+# comes from the changed noise stream, not augmentation. "r1" adds the R1 penalty (--r1_gamma),
+# the usual guard against a D that overpowers G early.
 CONFIGS = {"none": (None, 1), "diffaugment": ("color,translation,cutout", 1), "ada": ("ada", 1),
-           "ada_off": ("ada", 1), "pack2": (None, 2), "ada_pack2": ("ada", 2)}
+           "ada_off": ("ada", 1), "pack2": (None, 2), "ada_pack2": ("ada", 2), "r1": (None, 1)}
 
 flags.DEFINE_list("sizes", ["100", "500", "2000", "8000"], "Training set sizes.")
 flags.DEFINE_list("configs", list(CONFIGS), "Augmentations to compare.")
@@ -46,6 +47,7 @@ flags.DEFINE_integer("batch_size", 64, "Batch size (64: the 0.2 defaults; the ex
 flags.DEFINE_float("ema_decay", 0.0, "Generator EMA decay from step 0 (0: none, the 0.2 defaults; the "
                    "example's is 0.999 now).", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("ada_kimg", 100.0, "ADA: thousands of images for p to go 0 -> 1.")
+flags.DEFINE_float("r1_gamma", 1.0, "R1 penalty gamma of the 'r1' config.", lower_bound=0.0)
 flags.DEFINE_float("d_dropout", 0.3, "D's dropout (the example's 0.3; 0 lets D memorise sooner).")
 flags.DEFINE_bool("curve", False, "Also score FID after each of the 10 epochs (FID against steps).")
 flags.DEFINE_string("run", None, "Internal: 'size,config,seed' to run in this process.")
@@ -79,7 +81,8 @@ def run_one(size: int, config: str, seed: int) -> dict:
                         latent_dim=64, seed=seed)
     if augment == "ada":
         augment = tfgan_kit.ADA(speed_kimg=FLAGS.ada_kimg, max_p=1e-6 if config == "ada_off" else 1.0)
-    gan.compile(augment=augment, generator_ema=FLAGS.ema_decay or None)
+    gan.compile(augment=augment, generator_ema=FLAGS.ema_decay or None,
+                r1_gamma=FLAGS.r1_gamma if config == "r1" else 0.0)
     epochs, per_epoch = 10, FLAGS.steps // 10
     times, p_max = [], [0.0]
     timer = keras.callbacks.LambdaCallback(
@@ -119,7 +122,7 @@ def _run_in_process(size: str, config: str, seed: str) -> dict:
     out = subprocess.run([sys.executable, __file__, f"--run={size},{config},{seed}",
                           f"--steps={FLAGS.steps}", f"--ada_kimg={FLAGS.ada_kimg}", f"--curve={FLAGS.curve}",
                           f"--d_dropout={FLAGS.d_dropout}", f"--batch_size={FLAGS.batch_size}",
-                          f"--ema_decay={FLAGS.ema_decay}"],
+                          f"--ema_decay={FLAGS.ema_decay}", f"--r1_gamma={FLAGS.r1_gamma}"],
                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
     if out.returncode or not line:
