@@ -61,13 +61,15 @@ flags.DEFINE_integer("g_steps", 1, "Generator updates per discriminator update."
 flags.DEFINE_enum("minibatch", "none", ["none", "stddev"], "stddev: D sees each batch's spread "
                   "(MinibatchStdDev), which lets it catch a generator that lacks variety.")
 flags.DEFINE_integer("pack", 1, "D judges this many samples together (PacGAN); the batch size "
-                     "must be a multiple of it. 1: one at a time; 2: the setting for small data.", lower_bound=1)
+                     "must be a multiple of it. 1: one at a time; 2: guards small data against early "
+                     "collapse at 0.9x the step time (--r1_gamma=1 guards it better).", lower_bound=1)
 flags.DEFINE_enum("augment", "none", ["none", "diffaugment", "ada"], "What D sees of real and fake "
                   "images: none; DiffAugment (always); ADA (probability steered by D's overfitting).")
 flags.DEFINE_string("augment_policy", "color,translation,cutout", "Transformations for --augment.")
 flags.DEFINE_float("ada_kimg", 100.0, "--augment=ada: thousands of images for p to go 0 -> 1.",
                    lower_bound=0.001)
-flags.DEFINE_float("r1_gamma", 0.0, "R1 penalty (on real images) gamma.", lower_bound=0.0)
+flags.DEFINE_float("r1_gamma", 0.0, "R1 penalty (on real images) gamma. 1: the setting for small "
+                   "data (a few hundred images), which it keeps from collapsing early.", lower_bound=0.0)
 flags.DEFINE_float("r2_gamma", 0.0, "R2 penalty (on generated images) gamma.", lower_bound=0.0)
 flags.DEFINE_enum("recipe", None, list(RECIPES), "A named set of the flags above (flags given "
                   "explicitly win): " + "; ".join(f"{k}: {v}" for k, v in RECIPES.items()))
