@@ -46,18 +46,19 @@ def test_generator_that_ignores_z_is_caught_at_the_first_check_and_stop_stops(un
     assert (event["epoch"], event["step"]) == (1, step)
     assert event["diversity_ratio"] < 1e-3 and event["duplicate_rate"] == 1.0
     assert len(history.history["d_loss"]) == 1 and "mode collapse" in monitor.stop_reason
-    assert "pack=2" in monitor.stop_reason  # the measured remedy, since this D does not pack
+    assert "r1_gamma=1" in monitor.stop_reason and "pack=2" in monitor.stop_reason  # the remedies
     assert history.history["mode_collapse_events"] == [1]
 
 
-def test_the_message_leaves_out_packing_when_d_already_packs():
+def test_the_message_leaves_out_the_remedies_the_gan_already_uses():
     gan = tfgan_kit.GAN(tfgan_kit.dcgan_generator((8, 8, 1), 16, width=8),
                         tfgan_kit.dcgan_discriminator((8, 8, 1), width=8, pack=2), latent_dim=16)
     _ignore_z(gan).trainable = False
-    gan.compile()
+    gan.compile(r1_gamma=1.0)
     monitor = ModeCollapseMonitor(DIGITS, mode="stop", warmup=0, verbose=0)
     gan.fit(digits(), epochs=2, verbose=0, callbacks=[monitor])
-    assert "mode collapse" in monitor.stop_reason and "pack=2" not in monitor.stop_reason
+    assert "mode collapse" in monitor.stop_reason
+    assert "r1_gamma" not in monitor.stop_reason and "pack=2" not in monitor.stop_reason
 
 
 @pytest.mark.slow

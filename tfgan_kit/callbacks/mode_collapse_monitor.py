@@ -329,11 +329,15 @@ class ModeCollapseMonitor(keras.callbacks.Callback):
         )
 
     def _remedy(self) -> str:
-        """The lever measured against early collapse, unless D already pulls it."""
+        """The levers measured against early collapse that this GAN does not pull yet."""
+        levers = []
+        if not getattr(self.model, "r1_gamma", 0.0):
+            levers.append("the R1 penalty (compile(r1_gamma=1.0), train_dcgan.py --r1_gamma=1)")
         discriminator = getattr(self.model, "discriminator", None)
-        if (discriminator is None or getattr(self.model, "num_classes", None) is not None
-                or any(isinstance(layer, Pack) for layer in discriminator.layers)):
+        if (discriminator is not None and getattr(self.model, "num_classes", None) is None
+                and not any(isinstance(layer, Pack) for layer in discriminator.layers)):
+            levers.append("a discriminator that judges pairs of samples (PacGAN: pack=2 in "
+                          "dcgan_discriminator / resnet_discriminator, --pack=2)")
+        if not levers:
             return ""
-        return (" A discriminator that judges pairs of samples (PacGAN: pack=2 in "
-                "dcgan_discriminator / resnet_discriminator, train_dcgan.py --pack=2) kept "
-                "early-collapsing runs from collapsing (README, Small data).")
+        return f" Measured against early collapse: {'; '.join(levers)} (README, Small data)."
