@@ -56,6 +56,8 @@ flags.DEFINE_list("results", [], "Train nothing: tabulate and plot these earlier
                   "(give the flags they ran with, for the header).")
 flags.DEFINE_string("plot", os.path.join(REPO, "docs", "small_data.png"), "FID against size ('' none).")
 FLAGS = flags.FLAGS
+# The flags that shape one run, handed on to each run's own process.
+RUN_FLAGS = ("steps", "ada_kimg", "curve", "d_dropout", "batch_size", "ema_decay", "r1_gamma")
 
 
 def _nearest(a, b):
@@ -119,10 +121,8 @@ def run_one(size: int, config: str, seed: int) -> dict:
 
 def _run_in_process(size: str, config: str, seed: str) -> dict:
     """One run in a fresh process, so no run inherits another's graphs, threads or memory."""
-    out = subprocess.run([sys.executable, __file__, f"--run={size},{config},{seed}",
-                          f"--steps={FLAGS.steps}", f"--ada_kimg={FLAGS.ada_kimg}", f"--curve={FLAGS.curve}",
-                          f"--d_dropout={FLAGS.d_dropout}", f"--batch_size={FLAGS.batch_size}",
-                          f"--ema_decay={FLAGS.ema_decay}", f"--r1_gamma={FLAGS.r1_gamma}"],
+    shared = [f"--{name}={FLAGS[name].value}" for name in RUN_FLAGS]
+    out = subprocess.run([sys.executable, __file__, f"--run={size},{config},{seed}", *shared],
                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
     if out.returncode or not line:
