@@ -61,6 +61,22 @@ def test_folder_of_pngs_with_class_subfolders(tmp_path):
     assert np.all(x.numpy()[y.numpy() == 0] == -1.0) and np.all(x.numpy()[y.numpy() == 1] == 1.0)
 
 
+def test_pipelines_train_without_tf_data_autotuning_unless_asked(tmp_path):
+    # The autotuner stalled fast steps on 2 cores (benchmarks/step_floor.py); every source's
+    # pipeline turns it off, still decodes every file, and a user's later option wins.
+    tfgan_kit.data.write_image_folder(np.zeros((5, 4, 4, 1), np.float32), str(tmp_path))
+    folder = tfgan_kit.load_dataset(f"folder:{tmp_path}", batch_size=1, shuffle=False)
+    assert len(list(folder)) == 5
+    with tfds.testing.mock_data(num_examples=4):
+        tfds_ds = tfgan_kit.load_dataset("mnist", batch_size=2)
+    stacked = tfgan_kit.load_dataset("stacked:digits", batch_size=2, limit=4)
+    for ds in (tfgan_kit.load_dataset("digits"), folder, tfds_ds, stacked, folder.map(tf.abs)):
+        assert ds.options().autotune.enabled is False
+    options = tf.data.Options()
+    options.autotune.enabled = True
+    assert folder.with_options(options).options().autotune.enabled is True
+
+
 def test_tfds_by_name_with_mock_data():
     with tfds.testing.mock_data(num_examples=20):
         x, y = _first_batch(tfgan_kit.load_dataset("mnist", batch_size=8, labels=True))

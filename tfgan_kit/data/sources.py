@@ -261,6 +261,8 @@ def load_dataset(
     Images are float32 in [-1, 1], NHWC, of one size and channel count. The pipeline is
     decode (in parallel) -> cache -> shuffle -> batch(drop_remainder=True) -> prefetch:
     whole batches keep per-replica batch sizes equal under a distribution strategy.
+    tf.data's autotuning is off (see `_without_autotune`); a later
+    `dataset.with_options(...)` with `autotune.enabled = True` turns it back on.
 
     Args:
         name: a source (see the module docstring). Defaults to `"digits"`.
@@ -317,7 +319,20 @@ def load_dataset(
     ds = _cached(ds, count, cache, cache_dir, name)
     if shuffle:
         ds = ds.shuffle(_shuffle_buffer(ds, count), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return _without_autotune(ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+
+
+def _without_autotune(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """`ds` with tf.data's autotuning off.
+
+    On a 2-core host the autotuner's background work held training steps faster than
+    ~25 ms to a fixed 25.6-51.2 ms in about a third of the epochs (issue #19; measured by
+    `benchmarks/step_floor.py`). Without it, parallel decoding keeps one call per core
+    and `prefetch(AUTOTUNE)` its own buffer sizing, which is all a cached pipeline needs.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 # ---------------------------------------------------------------- writing
