@@ -96,7 +96,8 @@ class GANTrainer:
         return loss
 
     def _apply(self, optimizer, tape, loss, network, history):
-        """Gradients of `loss` for `network` only, applied by its own optimizer.
+        """Gradients of `loss` for `network` only, applied by its own optimizer
+        (through `self._updates`: XLA-compiled with `jit_compile_updates`).
 
         The optimizer sums gradients across replicas, so each replica's gradient
         is divided by the replica count here (once) and the loss logged unscaled.
@@ -106,7 +107,7 @@ class GANTrainer:
         factor = optimizer.scale_loss(tf.constant(1.0)) / replicas
         variables = network.trainable_variables
         grads = tape.gradient(loss, variables, output_gradients=tf.cast(factor, loss.dtype))
-        optimizer.apply_gradients(zip(grads, variables))
+        self._updates[id(optimizer)](grads)
         if history is not None:
             history.update()
 
