@@ -180,54 +180,6 @@ def test_compile_rejects_bad_arguments():
         gan.compile(optimizer="adam")
     with pytest.raises(ValueError, match="label_smoothing=1.5"):
         gan.compile(label_smoothing=1.5)
-    with pytest.raises(ValueError, match="jit_compile_updates='xla'"):
-        gan.compile(jit_compile_updates="xla")
-
-
-class NumpyRateSGD(keras.optimizers.SGD):
-    """SGD that reads its rate through NumPy: an op XLA cannot compile."""
-
-    def update_step(self, gradient, variable, learning_rate):
-        rate = tf.numpy_function(lambda r: r, [tf.cast(learning_rate, tf.float32)], tf.float32)
-        super().update_step(gradient, variable, tf.reshape(rate, []))
-
-
-@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
-def test_compiled_updates_move_weights_as_keras_own_updates(policy):
-    x = np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype("float32")
-    trained = {}
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        for compiled in (True, False):
-            keras.utils.set_random_seed(0)  # the same initial weights
-            gan = tiny_gan(generator_ema=0.9, jit_compile_updates=compiled)
-            gan.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0)
-            with gan.ema_weights() as averaged:
-                trained[compiled] = _weights(gan.discriminator) + _weights(averaged)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    assert len(trained[True]) == len(trained[False]) > 0
-    for a, b in zip(trained[True], trained[False]):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-
-
-def test_updates_are_compiled_by_default_and_not_when_turned_off_or_debugging():
-    # An optimizer with an op XLA lacks fails only where the update is compiled.
-    x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
-
-    def fit(**compile_kwargs):
-        gan = tiny_gan(d_optimizer=NumpyRateSGD(0.1), g_optimizer=NumpyRateSGD(0.1),
-                       **compile_kwargs)
-        before = _weights(gan.generator)
-        gan.fit(x, batch_size=16, epochs=1, verbose=0)
-        return any(_changed(before, gan.generator))
-
-    with pytest.raises(tf.errors.InvalidArgumentError, match="PyFunc|numpy_function"):
-        fit()
-    assert fit(jit_compile_updates=False)
-    assert fit(run_eagerly=True)  # "auto" leaves a debugging run uncompiled,
-    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
-        assert fit()  # and a distributed one
 
 
 def test_generator_ema_is_the_hand_computed_average_and_used_by_generate():

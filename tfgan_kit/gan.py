@@ -126,7 +126,6 @@ class GAN(GANTrainer, keras.Model):
         historical_averaging: float = 0.0,
         generator_ema: Optional[float] = None,
         augment=None,
-        jit_compile_updates: Union[bool, str] = "auto",
         **kwargs,
     ):
         """Configures both players' optimizers, the loss family and the stability tricks.
@@ -167,12 +166,6 @@ class GAN(GANTrainer, keras.Model):
                 `None`, a DiffAugment policy (`"color,translation,cutout"`), `"ada"`
                 (adaptive: p steered by D's overfitting), or a `tfgan_kit.DiffAugment`
                 / `ADA`. For a few hundred images. Defaults to `None`.
-            jit_compile_updates: XLA-compile each optimizer's update (Adam's
-                per-variable arithmetic and the EMA fused into a few kernels) while
-                the networks keep TensorFlow's kernels; `False` for an optimizer or
-                constraint with ops XLA lacks. `"auto"`: on unless `jit_compile`
-                already compiles the whole step, `run_eagerly`, or a distribution
-                strategy. Defaults to `"auto"`.
             **kwargs: passed to `keras.Model.compile` (`steps_per_execution`,
                 `jit_compile`, `run_eagerly`); `optimizer`, `loss` and `metrics` are
                 not accepted.
@@ -189,11 +182,6 @@ class GAN(GANTrainer, keras.Model):
             raise ValueError(f"GAN.compile received g_steps={g_steps!r}; expected an int >= 1.")
         if step not in STEPS:
             raise ValueError(f"GAN.compile received step={step!r}; expected one of {STEPS}.")
-        if jit_compile_updates not in (True, False, "auto"):
-            raise ValueError(
-                f"GAN.compile received jit_compile_updates={jit_compile_updates!r}; expected "
-                "True, False or 'auto'."
-            )
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
                 f"GAN.compile received label_smoothing={label_smoothing!r}; expected [0, 1)."
@@ -237,8 +225,6 @@ class GAN(GANTrainer, keras.Model):
         # Built here so checkpoints and BackupAndRestore see the slots from the start.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-        self.jit_compile_updates = jit_compile_updates
-        self._updates = optimizers.player_updates(self, jit_compile_updates)
 
     def get_compile_config(self):
         if self.loss_name is None:
@@ -260,7 +246,6 @@ class GAN(GANTrainer, keras.Model):
             "generator_ema": self.generator_ema,
             "augment": None if self.augment is None
             else keras.saving.serialize_keras_object(self.augment),
-            "jit_compile_updates": self.jit_compile_updates,
             "steps_per_execution": self.steps_per_execution,
         }
 

@@ -96,8 +96,7 @@ class GANTrainer:
         return loss
 
     def _apply(self, optimizer, tape, loss, network, history):
-        """Gradients of `loss` for `network` only, applied by its own optimizer
-        (through `self._updates`: XLA-compiled with `jit_compile_updates`).
+        """Gradients of `loss` for `network` only, applied by its own optimizer.
 
         The optimizer sums gradients across replicas, so each replica's gradient
         is divided by the replica count here (once) and the loss logged unscaled.
@@ -107,7 +106,7 @@ class GANTrainer:
         factor = optimizer.scale_loss(tf.constant(1.0)) / replicas
         variables = network.trainable_variables
         grads = tape.gradient(loss, variables, output_gradients=tf.cast(factor, loss.dtype))
-        self._updates[id(optimizer)](grads)
+        optimizer.apply_gradients(zip(grads, variables))
         if history is not None:
             history.update()
 

@@ -1,9 +1,8 @@
 """The two players' optimizers: defaults, one each, loss-scaled under float16, generator EMA."""
 
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple
 
 import keras
-import tensorflow as tf
 
 from tfgan_kit._internal.keras_access import inner_optimizer
 
@@ -44,39 +43,3 @@ def player_optimizers(d_optimizer, g_optimizer, policy: str,
         inner.use_ema, inner.ema_momentum = True, float(generator_ema)
         inner.ema_overwrite_frequency = None
     return d_optimizer, g_optimizer
-
-
-def use_compiled_updates(setting: Union[bool, str], model: keras.Model) -> bool:
-    """Whether `GAN.compile(jit_compile_updates=setting)` XLA-compiles the updates.
-
-    `"auto"`: yes, unless the whole step is already compiled (`jit_compile`), runs
-    eagerly for debugging, or runs under a distribution strategy (whose cross-replica
-    gradient sum is left to Keras).
-    """
-    if setting != "auto":
-        return setting
-    return not (model.jit_compile or model.run_eagerly or tf.distribute.has_strategy())
-
-
-def player_updates(gan: keras.Model, setting: Union[bool, str]) -> dict:
-    """`id(optimizer) -> update(grads)` for both players of a compiled `gan`."""
-    compiled = use_compiled_updates(setting, gan)
-    return {id(optimizer): updater(optimizer, network.trainable_variables, compiled)
-            for optimizer, network in ((gan.d_optimizer, gan.discriminator),
-                                       (gan.g_optimizer, gan.generator))}
-
-
-def updater(optimizer: keras.optimizers.Optimizer, variables: Sequence,
-            jit_compile: bool) -> Callable:
-    """`update(grads)`: `optimizer` applies `grads` to `variables`.
-
-    Compiled, XLA fuses Adam's ~15 small ops a variable, the EMA's and the
-    iteration count into a few kernels: on 2 CPU cores the defaults' step spent
-    6 % less CPU time (issue #19). The math is Keras' own.
-    """
-    variables = list(variables)
-
-    def update(grads):
-        optimizer.apply_gradients(zip(grads, variables))
-
-    return tf.function(update, jit_compile=True, autograph=False) if jit_compile else update
