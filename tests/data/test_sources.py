@@ -62,7 +62,7 @@ def test_folder_of_pngs_with_class_subfolders(tmp_path):
 
 
 def test_pipelines_train_without_tf_data_autotuning_unless_asked(tmp_path):
-    # The autotuner stalled fast steps on 2 cores (benchmarks/step_floor.py); every source's
+    # The autotuner stalled fast steps on 2 cores (benchmarks/step_time.py); every source's
     # pipeline turns it off, still decodes every file, and a user's later option wins.
     tfgan_kit.data.write_image_folder(np.zeros((5, 4, 4, 1), np.float32), str(tmp_path))
     folder = tfgan_kit.load_dataset(f"folder:{tmp_path}", batch_size=1, shuffle=False)

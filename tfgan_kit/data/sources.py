@@ -327,7 +327,7 @@ def _without_autotune(ds: tf.data.Dataset) -> tf.data.Dataset:
 
     On a 2-core host the autotuner's background work held training steps faster than
     ~25 ms to a fixed 25.6-51.2 ms in about a third of the epochs (issue #19; measured by
-    `benchmarks/step_floor.py`). Without it, parallel decoding keeps one call per core
+    `benchmarks/step_time.py`). Without it, parallel decoding keeps one call per core
     and `prefetch(AUTOTUNE)` its own buffer sizing, which is all a cached pipeline needs.
     """
     options = tf.data.Options()
