@@ -47,6 +47,7 @@ flags.DEFINE_float("eval_every_s", 30, "Score after the first epoch that ends th
 flags.DEFINE_integer("num_samples", 2000, "Generated samples per score.")
 flags.DEFINE_bool("take_turns", True, "Recipes take turns an epoch at a time in one process "
                   "(the least-trained next), so host speed drift hits all alike; false: one after another.")
+flags.DEFINE_integer("seed", 0, "Seed of every recipe's weights, noise and shuffling.")
 flags.DEFINE_string("output_dir", "runs/quality_per_minute", "Where the chart and JSON go.")
 FLAGS = flags.FLAGS
 FINAL_SCORES = 3  # kit_0.2's last scores averaged into the target
@@ -108,7 +109,7 @@ def build(recipe: str, batches_per_epoch: int):
         else:
             max_epochs = 60
             make_opt = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
-    gan = tfgan_kit.GAN(generator, discriminator, latent_dim=latent, seed=0)
+    gan = tfgan_kit.GAN(generator, discriminator, latent_dim=latent, seed=FLAGS.seed)
     gan.compile(d_optimizer=make_opt(), g_optimizer=make_opt(), **compile_args)
     return gan, max_epochs, policy, callbacks
 
@@ -143,10 +144,10 @@ class Run:
 
         import tfgan_kit
 
-        keras.utils.set_random_seed(0)
+        keras.utils.set_random_seed(FLAGS.seed)
         self.recipe, self.scorer = recipe, scorer
         self.batch = KIT[recipe]["batch"] if recipe in KIT else 256 if recipe == "tutorial" else 64
-        self.dataset = tfgan_kit.load_dataset(data_source, self.batch, limit=8000, seed=0)
+        self.dataset = tfgan_kit.load_dataset(data_source, self.batch, limit=8000, seed=FLAGS.seed)
         self.gan, self.max_epochs, self.policy, callbacks = build(recipe, int(self.dataset.cardinality()))
         self.callbacks = [*callbacks, keras.callbacks.LambdaCallback(on_epoch_begin=self._begin,
                                                                      on_epoch_end=self._end)]

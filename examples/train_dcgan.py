@@ -24,7 +24,7 @@ from absl import app, flags
 STACKED = {"batch_size": 64, "ema_decay": 0.0}
 RECIPES = {
     "r3gan": {"loss": "relativistic", "r1_gamma": 0.1, "r2_gamma": 0.1, "beta1": 0.0,
-              "beta2": 0.99, "minibatch": "stddev"} | STACKED,
+              "beta2": 0.99, "minibatch": "stddev", "d_dropout": 0.3} | STACKED,
     # PacGAN's PacDCGAN2: D judges pairs; PacGAN's DCGAN (z 100, width 64, batch-norm D without
     # dropout, two G updates per D update). On Stacked MNIST: 1,000 modes in 8,000 steps.
     "pacgan": {"pack": 2, "width": 64, "latent_dim": 100, "d_norm": "batch", "d_dropout": 0.0,
@@ -53,7 +53,9 @@ flags.DEFINE_float("beta1", 0.5, "Adam beta_1 of both networks.", lower_bound=0.
 flags.DEFINE_float("beta2", 0.999, "Adam beta_2 of both networks.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e.g. a quarter of it).",
                      lower_bound=1)
-flags.DEFINE_float("d_dropout", 0.3, "D's dropout after each hidden layer (dcgan networks).",
+flags.DEFINE_float("d_dropout", 0.0, "D's dropout after each hidden layer (dcgan networks). 0: "
+                   "on MNIST a D without the TF tutorial's 0.3 was at FID 4.5 by epoch 30 (with it: "
+                   "4.8 at 42), ended at 3.0 (3.9), and its steps skip the masks: 0.89x the time.",
                    lower_bound=0.0, upper_bound=0.99)
 flags.DEFINE_enum("d_norm", "none", ["none", "batch", "layer", "spectral"],
                   "D's normalization after its first layer (dcgan networks; PacGAN's D uses batch).")
@@ -82,7 +84,8 @@ flags.DEFINE_string("output_dir", "runs/dcgan", "Where sample grids, plots and t
 flags.DEFINE_integer("seed", 0, "Random seed (noise, weights, shuffling): same seed, same weights.")
 flags.DEFINE_string("backup_dir", None, "Crash-safe backup; re-running the same command resumes "
                     "from it. Defaults to <output_dir>/backup.")
-flags.DEFINE_integer("steps_per_execution", 1, "Batches per compiled call.", lower_bound=1)
+flags.DEFINE_integer("steps_per_execution", 10, "Batches per compiled call (10: the same "
+                     "training, 0.89-0.93x the time a step on 2 CPU cores).", lower_bound=1)
 flags.DEFINE_enum("precision", "auto", ["auto", "float32", "mixed_bfloat16", "mixed_float16"],
                   "auto: bfloat16 where the hardware runs it fast (AMX/AVX512-BF16 CPUs, GPUs of "
                   "compute capability >= 8), float16 on older tensor-core GPUs, float32 otherwise.")
