@@ -326,9 +326,9 @@ def _without_autotune(ds: tf.data.Dataset) -> tf.data.Dataset:
     """`ds` with tf.data's autotuning off.
 
     On a 2-core host the autotuner's background work held training steps faster than
-    ~25 ms to a fixed 25.6-51.2 ms in about a third of the epochs (issue #19; measured by
-    `benchmarks/step_time.py`). Without it, parallel decoding keeps one call per core
-    and `prefetch(AUTOTUNE)` its own buffer sizing, which is all a cached pipeline needs.
+    ~25 ms to a fixed 25.6-51.2 ms in up to half the epochs (issue #19; measured by
+    `benchmarks/step_time.py`). Without it, decoding maps keep tf.data's default
+    parallelism instead of a tuned one, which is all a cached pipeline needs.
     """
     options = tf.data.Options()
     options.autotune.enabled = False
