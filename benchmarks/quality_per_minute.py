@@ -56,7 +56,7 @@ FINAL_SCORES = 3  # kit_0.2's last scores averaged into the target
 # them. `epochs` is a share of --epochs; `ema_start` a share of the run's steps.
 KIT_0_2 = {"lr": 2e-4, "lr_decay": "none", "ema_decay": 0.0, "ema_start": 0.0, "epochs": 1.0,
            "batch": 64, "steps_per_execution": 1, "pack": 1, "dropout": 0.3}
-KIT_B32_EMA = KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999}  # the defaults now
+KIT_B32_EMA = KIT_0_2 | {"batch": 32, "epochs": 0.5, "ema_decay": 0.999}  # 2026-12-03 defaults
 KIT = {
     "kit_0.2": KIT_0_2,
     "kit_ema": KIT_0_2 | {"ema_decay": 0.999},
@@ -70,7 +70,7 @@ KIT = {
     "kit_b16_ema": KIT_B32_EMA | {"batch": 16},
     "kit_b32_ema9995": KIT_B32_EMA | {"ema_decay": 0.9995},
     "kit_b32_ema_pack2": KIT_B32_EMA | {"pack": 2},
-    "kit_b32_ema_spe_nodrop": KIT_B32_EMA | {"steps_per_execution": 10, "dropout": 0.0},
+    "kit_b32_ema_spe_nodrop": KIT_B32_EMA | {"steps_per_execution": 10, "dropout": 0.0},  # now
 }
 
 
