@@ -34,7 +34,11 @@ RECIPES = {
 flags.DEFINE_string("dataset", "digits", "digits | <tfds name> | idx:<dir> | npz:<file> | folder:<dir>.")
 flags.DEFINE_integer("image_size", None, "Center-crop and resize every image to this square size "
                      "(e.g. 64); needed when the images are not all one square size.", lower_bound=1)
-flags.DEFINE_enum("channels", None, ["1", "3"], "1: gray, 3: RGB. Default: the data's own.")
+flags.DEFINE_enum("channels", None, ["1", "3", "4"], "1: gray, 3: RGB, 4: RGBA (with "
+                  "--background=none). Default: the data's own.")
+flags.DEFINE_string("background", "white", "What transparent pixels (RGBA, gray+alpha, palette "
+                    "PNGs) are composited over: white, black, r,g,b (0-255), or none: keep "
+                    "transparency as a 4th channel, and the GAN generates RGBA.")
 flags.DEFINE_bool("skip_bad_files", False, "Train without a folder's unreadable image files "
                   "(truncated, empty, not images) instead of refusing them.")
 flags.DEFINE_enum("networks", "dcgan", ["dcgan", "resnet"], "dcgan: the DCGAN pair (sizes s*2^k); "
@@ -157,6 +161,7 @@ def main(argv):
     dataset = tfgan_kit.load_dataset(
         FLAGS.dataset, batch_size=FLAGS.batch_size, seed=FLAGS.seed, limit=FLAGS.limit,
         image_size=FLAGS.image_size, channels=FLAGS.channels and int(FLAGS.channels),
+        background=None if FLAGS.background.lower() == "none" else FLAGS.background,
         skip_bad_files=FLAGS.skip_bad_files,
     )
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica

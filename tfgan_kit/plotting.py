@@ -19,9 +19,29 @@ from tfgan_kit._internal.arrays import to_uint8
 from tfgan_kit.data import mixtures
 
 
+CHECKER_SHADES = (204, 255)  # light gray and white squares, as image editors show transparency
+
+
+def over_checkerboard(images: np.ndarray) -> np.ndarray:
+    """uint8 RGBA images `(N, H, W, 4)` composited over a checkerboard: uint8 RGB.
+
+    The squares are an eighth of the image's side, so transparency is visible at any size.
+    """
+    h, w = images.shape[1:3]
+    rows, cols = np.indices((h, w)) // max(1, min(h, w) // 8)
+    board = np.where((rows + cols) % 2, *CHECKER_SHADES)[..., None].astype(np.float32)
+    alpha = images[..., 3:].astype(np.float32) / 255.0
+    return np.round(images[..., :3] * alpha + board * (1.0 - alpha)).astype(np.uint8)
+
+
 def image_grid(images: np.ndarray, cols: Optional[int] = None, padding: int = 1) -> np.ndarray:
-    """Tiles `(N, H, W, C)` images in [-1, 1] into one uint8 `(rows*H, cols*W, C)` array."""
+    """Tiles `(N, H, W, C)` images in [-1, 1] into one uint8 `(rows*H, cols*W, C)` array.
+
+    RGBA images are drawn over a checkerboard (the grid is RGB), so what is transparent shows.
+    """
     images = to_uint8(images)
+    if images.shape[-1] == 4:
+        images = over_checkerboard(images)
     n, h, w, c = images.shape
     cols = cols or int(math.ceil(math.sqrt(n)))
     rows = int(math.ceil(n / cols))

@@ -31,7 +31,7 @@ from tfgan_kit._internal.arrays import check_images, to_uint8
 from tfgan_kit._internal.logs import report
 from tfgan_kit.data import images as image_ops
 from tfgan_kit.data.folder import folder_dataset
-from tfgan_kit.data.images import ImageSize
+from tfgan_kit.data.images import Background, ImageSize
 from tfgan_kit.data.mixtures import MIXTURES, sample_mixture
 from tfgan_kit.data.stacked import stacked_dataset
 from tfgan_kit.data.tfds_source import tfds_dataset
@@ -140,12 +140,13 @@ def load_arrays(
     image_size: Optional[ImageSize] = None,
     channels: Optional[int] = None,
     crop: bool = True,
+    background: Background = "white",
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """`(images, labels)` as numpy arrays, images float32 NHWC in [-1, 1].
 
     For the in-memory sources (`digits`, `idx:`, `npz:`, `ring8`, `grid25`);
     TFDS and folders stream through `load_dataset`. `limit` keeps the first
-    `limit` examples.
+    `limit` examples; `background` as in `load_dataset`.
     """
     if name in MIXTURES:
         points, modes = sample_mixture(name, limit or 100_000)
@@ -167,8 +168,9 @@ def load_arrays(
         x = x[:limit]
         y = None if y is None else y[:limit]
     x = check_images(_scale(x, value_range, name), name)
+    color = image_ops.as_background(background, "load_arrays")
     x = image_ops.to_shape_array(x, image_ops.as_size(image_size, "load_arrays"),
-                                 image_ops.check_channels(channels), crop)
+                                 image_ops.check_channels(channels, color, "load_arrays"), crop, color)
     if y is not None:
         y = np.asarray(y).astype(np.int32).reshape(-1)
         if len(y) != len(x):
@@ -250,6 +252,7 @@ def load_dataset(
     image_size: Optional[ImageSize] = None,
     channels: Optional[int] = None,
     crop: bool = True,
+    background: Background = "white",
     skip_bad_files: bool = False,
     value_range: Optional[Tuple[float, float]] = None,
     data_dir: Optional[str] = None,
@@ -276,10 +279,18 @@ def load_dataset(
         image_size: an int (square side) or `(height, width)`, for every source: images
             are center-cropped to that aspect ratio and resized, antialiased. Defaults to
             `None`: images keep their size, which must then be one square size.
-        channels: 1 (gray) or 3 (RGB), for every source; gray, RGB, RGBA and palette
-            files may be mixed. Defaults to `None`: a folder of gray files stays gray,
-            anything else keeps its channels (RGB for color files).
+        channels: 1 (gray), 3 (RGB) or 4 (RGBA, with `background=None`), for every
+            source; gray, RGB, RGBA and palette files may be mixed. Defaults to `None`:
+            a folder of gray files stays gray, anything else keeps its channels (RGB
+            for color files).
         crop: `False` squashes to `image_size` instead of cropping. Defaults to True.
+        background: what transparent pixels (RGBA, gray + alpha, palette PNGs with
+            transparency; any source) are composited over before resizing: `"white"`,
+            `"black"` or an `(r, g, b)` triple in [0, 255]. A transparent pixel's
+            stored color is not part of the picture: without this, icons and
+            sprites train on squares of stale colors. `None` keeps transparency as a
+            4th channel (RGBA, resized premultiplied): the GAN then generates RGBA.
+            Defaults to `"white"`.
         skip_bad_files: train without the unreadable files of a folder (one warning
             naming the count) instead of refusing them. Defaults to False.
         value_range: `(min, max)` of the stored pixels for `npz:` data when the
@@ -293,20 +304,23 @@ def load_dataset(
     """
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"load_dataset received batch_size={batch_size!r}; expected an int >= 1.")
-    size, channels = image_ops.as_size(image_size), image_ops.check_channels(channels)
+    size, color = image_ops.as_size(image_size), image_ops.as_background(background)
+    channels = image_ops.check_channels(channels, color)
     if name.startswith("stacked:"):
         x, y = _digit_arrays(name[8:], labels, split, data_dir, image_size, crop)
         ds, count = stacked_dataset(x, y, limit, shuffle, seed, labels)
         shuffle, cache = False, False  # The index triples are shuffled; images are built on read.
     elif is_in_memory(name):
-        x, y = load_arrays(name, labels, split, value_range, limit, image_size, channels, crop)
+        x, y = load_arrays(name, labels, split, value_range, limit, image_size, channels, crop,
+                           background)
         ds, count = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)), len(x)
         cache = False  # Already in memory.
     else:
         if name.startswith("folder:"):
-            ds, count = folder_dataset(name[7:], labels, size, channels, crop, skip_bad_files, limit)
+            ds, count = folder_dataset(name[7:], labels, size, channels, crop, skip_bad_files, limit,
+                                       color)
         else:
-            ds, count = tfds_dataset(name, labels, split, data_dir, size, channels, crop)
+            ds, count = tfds_dataset(name, labels, split, data_dir, size, channels, crop, color)
         if limit is not None and not name.startswith("folder:"):  # a folder reads only `limit`
             ds, count = ds.take(limit), limit if count is None else min(count, limit)
     if count == 0:

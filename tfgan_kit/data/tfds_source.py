@@ -24,7 +24,8 @@ def _unknown(name: str, tfds) -> ValueError:
 
 
 def tfds_dataset(name: str, labels: bool, split: str, data_dir: Optional[str],
-                 size: Optional[Tuple[int, int]], channels: Optional[int], crop: bool):
+                 size: Optional[Tuple[int, int]], channels: Optional[int], crop: bool,
+                 background: Optional[image_ops.Color] = image_ops.WHITE):
     """`(dataset of [-1, 1] images or (image, label) pairs, count or None)` for a TFDS name."""
     import tensorflow_datasets as tfds
 
@@ -47,12 +48,12 @@ def tfds_dataset(name: str, labels: bool, split: str, data_dir: Optional[str],
                 "(or (height, width); flag --image_size) to center-crop and resize them."
             )
         image_ops.require_one_square_size([stored], f"TFDS dataset {name!r}")
-    out_channels = channels or stored[-1]
+    out_channels = image_ops.output_channels(stored[-1], channels, background)
     ds = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)
 
     def convert(example):
         image = tf.cast(example["image"], tf.float32) / 127.5 - 1.0
-        image = image_ops.to_shape(image, size, channels, crop)
+        image = image_ops.to_shape(image, size, channels, crop, background)
         image = tf.ensure_shape(image, (size or stored[:2]) + (out_channels,))
         return (image, tf.cast(example["label"], tf.int32)) if labels else image
 
