@@ -41,6 +41,13 @@ flags.DEFINE_string("background", "white", "What transparent pixels (RGBA, gray+
                     "transparency as a 4th channel, and the GAN generates RGBA.")
 flags.DEFINE_bool("skip_bad_files", False, "Train without a folder's unreadable image files "
                   "(truncated, empty, not images) instead of refusing them.")
+flags.DEFINE_bool("labels", False, "A class-conditional GAN: train on (image, label) pairs (a "
+                  "folder's class sub-folders, a source's labels); both networks see the label, and "
+                  "grids show one class a row.")
+flags.DEFINE_integer("num_classes", None, "--labels: the number of classes. Default: the largest "
+                     "label + 1 (one pass over the labels).", lower_bound=2)
+flags.DEFINE_enum("conditioning", "projection", ["projection", "channel"], "--labels: how a dcgan "
+                  "D reads the label: projected onto its last features, or as an extra image channel.")
 flags.DEFINE_enum("networks", "dcgan", ["dcgan", "resnet"], "dcgan: the DCGAN pair (sizes s*2^k); "
                   "resnet: SNGAN's ResNet pair (sizes 4*2^k >= 16; pairs with --loss=hinge).")
 flags.DEFINE_integer("epochs", 50, "Passes over the data.", lower_bound=1)
@@ -107,7 +114,9 @@ flags.DEFINE_float("ema_decay", 0.999, "Generator weight EMA decay (what generat
 flags.DEFINE_integer("ema_start_step", 0, "Generator step at which the EMA starts.", lower_bound=0)
 flags.DEFINE_list("eval_metrics", None, "Metrics scored at the end. Default: all the features allow.")
 flags.DEFINE_integer("eval_samples", 2000, "At the end, score this many generated images (FID, KID, "
-                     "precision/recall, ...) when a bundled digit classifier fits; 0: skip.", lower_bound=0)
+                     "precision/recall, ...): with a bundled digit classifier when one fits, else "
+                     "with InceptionV3 (weights in Keras' cache, or downloaded once); 0: skip.",
+                     lower_bound=0)
 flags.DEFINE_bool("export", False, "At the end, export the generator for TF Serving.")
 flags.DEFINE_string("export_dir", "saved_models", "Export root: <export_dir>/<model_name>/<version>/.")
 flags.DEFINE_string("model_name", "dcgan", "Exported model's name (TF Serving's MODEL_NAME).")
@@ -139,9 +148,60 @@ def learning_rate(base: float, updates_per_epoch: int):
     return keras.optimizers.schedules.CosineDecay(base, decay_steps=updates_per_epoch * FLAGS.epochs)
 
 
+def count_classes(dataset) -> int:
+    """Classes of a dataset of (images, labels) batches: the largest label + 1."""
+    import tensorflow as tf
+
+    largest = dataset.reduce(tf.constant(0, tf.int64),
+                             lambda m, batch: tf.maximum(m, tf.reduce_max(tf.cast(batch[1], tf.int64))))
+    return int(largest) + 1
+
+
+def label_agreement(gan) -> dict:
+    """How often a classifier of the real images reads a generated one as its requested class."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    import tfgan_kit
+
+    images, labels = tfgan_kit.load_arrays(FLAGS.dataset, labels=True, limit=FLAGS.limit,
+                                           image_size=FLAGS.image_size)
+    images = images.reshape(len(images), -1)
+    with threadpool_limits(1):  # Multi-threaded BLAS crawls on a busy machine; this fit is small.
+        classifier = LogisticRegression(max_iter=2000).fit(images, labels)
+    requested = np.arange(FLAGS.eval_samples or 1000) % gan.num_classes
+    fakes = gan.generate(len(requested), seed=FLAGS.seed, labels=requested)
+    agreement = float(np.mean(classifier.predict(fakes.reshape(len(fakes), -1)) == requested))
+    real_accuracy = float(classifier.score(images, labels))
+    print(f"Label agreement: {agreement:.1%} of {len(requested)} generated images are read as the "
+          f"requested class (chance {1 / gan.num_classes:.0%}; the classifier scores "
+          f"{real_accuracy:.1%} on the real images).")
+    return {"label_agreement": agreement, "classifier_real_accuracy": real_accuracy}
+
+
+def quality(gan, dataset, image_shape) -> dict:
+    """Quality numbers against the training images: a bundled digit classifier's features
+    (offline) when one fits the images, else InceptionV3's; {} with a line saying why not."""
+    import tfgan_kit
+
+    digits = tfgan_kit.metrics.bundled_classifier_name(image_shape)
+    if not digits and image_shape[-1] == 4:
+        print("No quality score: InceptionV3 reads RGB; score RGBA samples composited over a "
+              "background (tfgan_kit.evaluate on images you composite).")
+        return {}
+    try:  # Inception is slow on a CPU: as many real images as samples.
+        return tfgan_kit.evaluate(gan, dataset, metrics=FLAGS.eval_metrics, num_samples=FLAGS.eval_samples,
+                                  num_real=max(FLAGS.eval_samples, 10_000) if digits else FLAGS.eval_samples)
+    except FileNotFoundError as error:  # Inception weights neither cached nor downloadable.
+        print(f"No quality score: {error}")
+        return {}
+
+
 def main(argv):
     del argv
     import keras
+    import tensorflow as tf
 
     import tfgan_kit
 
@@ -160,27 +220,31 @@ def main(argv):
     print(f"Precision: {policy} (--precision={FLAGS.precision})")
     dataset = tfgan_kit.load_dataset(
         FLAGS.dataset, batch_size=FLAGS.batch_size, seed=FLAGS.seed, limit=FLAGS.limit,
-        image_size=FLAGS.image_size, channels=FLAGS.channels and int(FLAGS.channels),
+        labels=FLAGS.labels, image_size=FLAGS.image_size, channels=FLAGS.channels and int(FLAGS.channels),
         background=None if FLAGS.background.lower() == "none" else FLAGS.background,
         skip_bad_files=FLAGS.skip_bad_files,
     )
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
-    image_shape = tuple(dataset.element_spec.shape[1:])
+    image_shape = tuple(tf.nest.flatten(dataset.element_spec)[0].shape[1:])
+    classes = (FLAGS.num_classes or count_classes(dataset)) if FLAGS.labels else None
     batches = int(dataset.cardinality())  # per epoch; negative: unknown or infinite
     # Several replicas: batch norm over the global batch, so they train like one device.
     norm = "sync_batch" if strategy.num_replicas_in_sync > 1 else "batch"
     with strategy.scope():  # Models, optimizers and their slots live on every replica.
         if FLAGS.networks == "resnet":
-            generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width)
+            generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
+                                                   num_classes=classes)
             discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width,
-                                                           pack=FLAGS.pack)
+                                                           pack=FLAGS.pack, num_classes=classes)
         else:
             generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
-                                                  norm=norm)
+                                                  norm=norm, num_classes=classes)
             discriminator = tfgan_kit.dcgan_discriminator(
                 image_shape, width=FLAGS.d_width or FLAGS.width, norm=FLAGS.d_norm, dropout=FLAGS.d_dropout,
-                minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch, pack=FLAGS.pack)
-        gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, seed=FLAGS.seed)
+                minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch, pack=FLAGS.pack,
+                num_classes=classes, conditioning=FLAGS.conditioning)
+        gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, num_classes=classes,
+                            seed=FLAGS.seed)
         gan.compile(
             d_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr * FLAGS.d_lr_multiplier, batches),
                                               beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
@@ -201,7 +265,9 @@ def main(argv):
     tfgan_kit.data.check_writable_dir(backup_dir, "--backup_dir")
     if FLAGS.export:
         tfgan_kit.data.check_writable_dir(FLAGS.export_dir, "--export_dir")
+    # A conditional grid: up to 10 classes, 10 samples of each.
     grids = tfgan_kit.SampleGrid(os.path.join(FLAGS.output_dir, "samples"), seed=FLAGS.seed,
+                                 num_samples=min(classes, 10) ** 2 if classes else 64,
                                  log_dir=FLAGS.tensorboard_dir)
     monitors = []
     if FLAGS.imbalance_monitor != "off":
@@ -223,11 +289,10 @@ def main(argv):
     gan.save(os.path.join(FLAGS.output_dir, "gan.keras"))
     final = {k: float(v[-1]) for k, v in history.history.items()}
     final["train_seconds"] = round(seconds, 1)
-    if FLAGS.eval_samples and tfgan_kit.metrics.bundled_classifier_name(image_shape):
-        # Offline quality numbers against the training images (bundled digit classifier).
-        final.update(tfgan_kit.evaluate(gan, dataset, metrics=FLAGS.eval_metrics,
-                                        num_samples=FLAGS.eval_samples,
-                                        num_real=max(FLAGS.eval_samples, 10_000)))
+    if FLAGS.eval_samples:
+        final.update(quality(gan, dataset, image_shape))
+    if FLAGS.labels and tfgan_kit.data.sources.is_in_memory(FLAGS.dataset):
+        final.update(label_agreement(gan))
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
         json.dump(final, f, indent=2)
     print(f"Trained {len(history.epoch)} epochs in {seconds:.0f} s. Final: "

@@ -11,6 +11,7 @@ from tfgan_kit.callbacks import ModeCollapseMonitor
 
 LR = 2e-4
 DIGITS, _ = tfgan_kit.load_arrays("digits")
+_DIGIT_LABELS = tfgan_kit.load_arrays("digits", labels=True)[1]
 
 
 def _ignore_z(gan):
@@ -48,6 +49,30 @@ def test_generator_that_ignores_z_is_caught_at_the_first_check_and_stop_stops(un
     assert len(history.history["d_loss"]) == 1 and "mode collapse" in monitor.stop_reason
     assert "r1_gamma=1" in monitor.stop_reason and "pack=2" in monitor.stop_reason  # the remedies
     assert history.history["mode_collapse_events"] == [1]
+
+
+def test_a_conditional_generator_that_ignores_z_draws_one_image_a_class_and_is_caught():
+    gan = tiny_gan(num_classes=10)
+    dense = next(l for l in gan.generator.layers if isinstance(l, keras.layers.Dense))
+    kernel = dense.kernel.numpy()
+    kernel[:16] = 0.0  # the rows that read z (inputs: [z, label embedding]); the label still counts
+    dense.kernel.assign(kernel)
+    dense.trainable = False
+    gan.compile()
+    images = gan.generate(20, seed=1, labels=np.arange(20) % 10)
+    assert np.allclose(images[:10], images[10:]) and not np.allclose(images[0], images[1])
+    monitor = ModeCollapseMonitor((DIGITS, _DIGIT_LABELS), mode="stop", warmup=0, verbose=0)
+    gan.fit(tfgan_kit.load_dataset("digits", 64, labels=True), epochs=3, verbose=0, callbacks=[monitor])
+    assert len(monitor.events) == 1 and monitor.events[0]["duplicate_rate"] > 0.9
+    assert "mode collapse" in monitor.stop_reason and "pack=2" not in monitor.stop_reason
+
+
+def test_a_healthy_conditional_gan_is_not_flagged():
+    gan = tiny_gan(num_classes=10, d_optimizer=keras.optimizers.Adam(LR, beta_1=0.5),
+                   g_optimizer=keras.optimizers.Adam(LR, beta_1=0.5))
+    monitor = ModeCollapseMonitor((DIGITS, _DIGIT_LABELS), mode="stop", warmup=0, verbose=0)
+    gan.fit(tfgan_kit.load_dataset("digits", 64, labels=True), epochs=2, verbose=0, callbacks=[monitor])
+    assert monitor.events == [] and monitor.history[-1]["duplicate_rate"] < 0.25
 
 
 def test_the_message_leaves_out_the_remedies_the_gan_already_uses():
