@@ -185,7 +185,10 @@ def test_rgba_round_trip_through_fit_generate_grid_and_export(tmp_path):
     gan = tiny_gan(image_shape=(8, 8, 4))
     grid = tfgan_kit.SampleGrid(str(tmp_path / "grids"), num_samples=4)
     gan.fit(ds, epochs=1, callbacks=[grid], verbose=0)
-    assert gan.generate(3, seed=1).shape == (3, 8, 8, 4)
+    sprites = gan.generate(3, seed=1)
+    assert sprites.shape == (3, 8, 8, 4)
+    tfgan_kit.data.write_image_folder(sprites, str(tmp_path / "out"))  # transparent sprites
+    assert Image.open(tmp_path / "out" / "000000.png").mode == "RGBA"
     drawn = np.asarray(Image.open(grid.paths[-1]))
     assert drawn.shape[-1] in (3, 4) and drawn.shape[0] > 8
     path = gan.export_generator(str(tmp_path / "saved"), "sprites")
