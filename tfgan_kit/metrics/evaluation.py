@@ -190,7 +190,7 @@ def evaluate(
         A dict of the metrics (`kid` comes with `kid_std`) plus `num_fake`,
         `num_real` and `eval_seconds` (the cost).
 
-    Example:
+    Examples:
 
     ```python
     real = tfgan_kit.load_dataset("idx:../shared/data/mnist", split="test")

@@ -54,7 +54,7 @@ class FeatureExtractor:
         batch_size: images per forward pass. Defaults to 256.
         description: one line on what it is (accuracy, training data). Defaults to `""`.
 
-    Example:
+    Examples:
 
     ```python
     extractor = tfgan_kit.feature_extractor("mnist28")
