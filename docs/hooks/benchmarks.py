@@ -16,6 +16,7 @@ by column; `"recommended": true` prints the row in bold), or, for a benchmark th
 own JSON, a list of row objects or one object of scalars; plus `machine`, `versions`, `command`,
 `date` and optionally `title` and `notes`.
 
+`<!-- figures: assets/color/*.png -->` shows every image that matches (none yet: nothing).
 The examples' flags are rendered the same way from their source: `<!-- flags: examples/generate.py -->`.
 
 Run it by hand to print every table: `python docs/hooks/benchmarks.py [NAME ...]`.
@@ -30,6 +31,7 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RESULTS = os.path.join(REPO, "benchmarks", "results")
+FIGURES_MARKER = re.compile(r"^<!-- figures: *(\S+) *-->$", re.MULTILINE)
 FLAGS_MARKER = re.compile(r"^<!-- flags: *(\S+\.py) *-->$", re.MULTILINE)
 MARKER = re.compile(r"^<!-- results: *([^|>]+?) *(?:\| *(.+?) *)?-->$", re.MULTILINE)
 
@@ -132,7 +134,17 @@ def render_flags(script: str) -> str:
     return "\n".join(lines)
 
 
+def render_figures(pattern: str, docs_dir: str, page_dir: str) -> str:
+    """Every image matching `pattern` (relative to docs/), or nothing while there is none."""
+    paths = sorted(glob.glob(os.path.join(docs_dir, pattern)))
+    return "\n\n".join(f"![{os.path.splitext(os.path.basename(p))[0]}]"
+                        f"({os.path.relpath(p, os.path.join(docs_dir, page_dir)).replace(os.sep, '/')})"
+                        for p in paths)
+
+
 def on_page_markdown(markdown, page, config, files):  # the mkdocs hook
+    page_dir = os.path.dirname(page.file.src_uri)
+    markdown = FIGURES_MARKER.sub(lambda m: render_figures(m.group(1), config["docs_dir"], page_dir), markdown)
     markdown = FLAGS_MARKER.sub(lambda m: render_flags(m.group(1)), markdown)
     return MARKER.sub(lambda m: render_marker(m.group(1), m.group(2)), markdown)
 
