@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+"""The names `strategy_from_name` accepts."""
 
 
 def strategy_from_name(
