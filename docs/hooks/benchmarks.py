@@ -12,7 +12,7 @@ yet (a benchmark not run so far):
     <!-- results: color_quality* | python benchmarks/color_quality.py -->
 
 A result file holds `columns` (`key` and `label` of each) and `rows` (one object per row, keyed
-by column; `"recommended": true` prints the row in bold), or, for a benchmark that writes its
+by column; `"bold": [keys]` stresses those cells of the row), or, for a benchmark that writes its
 own JSON, a list of row objects or one object of scalars; plus `machine`, `versions`, `command`,
 `date` and optionally `title` and `notes`.
 
@@ -76,9 +76,9 @@ def render(result: dict, name: str) -> str:
     lines.append("| " + " | ".join(_cell(label) for _, label in columns) + " |")
     lines.append("| " + " | ".join("---" for _ in columns) + " |")
     for row in rows:
-        cells = [_cell(row.get(key, "")) for key, _ in columns]
-        if row.get("recommended"):
-            cells = [f"**{c}**" if c else c for c in cells]
+        bold = row.get("bold", [])  # the cells to stress, by key
+        cells = [f"**{_cell(row.get(key, ''))}**" if key in bold and row.get(key, "") != ""
+                 else _cell(row.get(key, "")) for key, _ in columns]
         lines.append("| " + " | ".join(cells) + " |")
     if meta.get("notes"):
         lines += ["", f"<small>{meta['notes']}</small>"]
