@@ -60,8 +60,55 @@ def _columns_and_rows(result):
     return columns, rows
 
 
+def _fmt(value, digits=1):
+    return f"{value:.{digits}f}" if isinstance(value, float) else ("" if value is None else str(value))
+
+
+def color_quality_tables(result: dict, name: str) -> list:
+    """`benchmarks/color_quality.py`'s own JSON (a header, `calibration`, `runs`) as result tables."""
+    base = {"machine": result.get("machine") or result.get("cpu") or "not recorded",
+            "versions": result.get("versions") or "not recorded",
+            "date": result.get("date") or result.get("started") or "not recorded"}
+    judge = result.get("judge", {})
+    size = result.get("image_size", "?")
+    tables = [dict(base, title=f"The judge's scale: real images and damaged copies ({size} px)",
+                   command="python benchmarks/color_quality.py --calibrate_only",
+                   notes=f"judge-FID of {result.get('num_samples', '?')} images in the features of "
+                         f"`{judge.get('file', 'the judge')}` (held-out accuracy "
+                         f"{judge.get('held_out_accuracy', '?')}); data: {judge.get('trained_on', '')}",
+                   columns=[{"key": "images", "label": "images"}, {"key": "fid", "label": "judge-FID"},
+                            {"key": "subgroups", "label": "subgroups"},
+                            {"key": "duplicate_rate", "label": "duplicate rate"}],
+                   rows=[{"images": k, "fid": _fmt(v.get("fid")), "subgroups": _fmt(v.get("subgroups")),
+                          "duplicate_rate": _fmt(v.get("duplicate_rate"), 3)}
+                         for k, v in result.get("calibration", {}).items()])]
+    runs = list(result.get("runs", {}).values())
+    if runs:
+        rows = []
+        for r in runs:
+            final = r.get("final") or {}
+            best = min(r.get("curve") or [final], key=lambda c: c.get("fid", float("inf")))
+            rows.append({"recipe": r.get("recipe"), "seed": r.get("seed"), "fid": _fmt(final.get("fid")),
+                         "fid_raw": _fmt(final.get("fid_raw", final.get("fid"))),
+                         "best": f"{_fmt(best.get('fid'))} ({_fmt(best.get('seconds'), 0)} s)",
+                         "subgroups": _fmt(final.get("subgroups")),
+                         "duplicate_rate": _fmt(final.get("duplicate_rate"), 3),
+                         "seconds": _fmt(final.get("seconds"), 0), "steps": _fmt(final.get("steps")),
+                         "steps_per_s": _fmt(r.get("steps_per_s"))})
+        labels = {"recipe": "recipe", "seed": "seed", "fid": "final judge-FID", "fid_raw": "raw-weight FID",
+                  "best": "best FID (at s)", "subgroups": "subgroups", "duplicate_rate": "dup rate",
+                  "seconds": "train s", "steps": "steps", "steps_per_s": "steps/s"}
+        commands = sorted({r.get("command") for r in runs if r.get("command")})
+        tables.append(dict(base, title=f"Recipes at {size} px, {_fmt(result.get('budget_s'), 0)} training s each",
+                           command="; ".join(commands) or "python benchmarks/color_quality.py",
+                           columns=[{"key": k, "label": v} for k, v in labels.items()], rows=rows))
+    return tables
+
+
 def render(result: dict, name: str) -> str:
     """One result file as Markdown: its provenance line, its table and its notes."""
+    if isinstance(result, dict) and "calibration" in result and "rows" not in result:
+        return "\n\n".join(render(table, name) for table in color_quality_tables(result, name))
     meta = result if isinstance(result, dict) else {}
     missing = [k for k in ("machine", "versions", "command", "date") if not meta.get(k)]
     if missing:
@@ -81,7 +128,8 @@ def render(result: dict, name: str) -> str:
                  else _cell(row.get(key, "")) for key, _ in columns]
         lines.append("| " + " | ".join(cells) + " |")
     if meta.get("notes"):
-        lines += ["", f"<small>{meta['notes']}</small>"]
+        notes = meta["notes"].replace("<", "&lt;").replace(">", "&gt;")
+        lines += ["", f"<small>{notes}</small>"]
     return "\n".join(lines)
 
 
