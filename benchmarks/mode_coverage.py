@@ -37,7 +37,7 @@ flags.DEFINE_integer("seeds", 5, "Seeds 0..N-1 per mixture and recipe.", lower_b
 flags.DEFINE_integer("grid_steps", None, "Steps on grid25 (default: train_toy2d.DEFAULT_STEPS).")
 flags.DEFINE_integer("ring_steps", None, "Steps on ring8 (default: train_toy2d.DEFAULT_STEPS).")
 flags.DEFINE_integer("workers", 2, "Parallel training processes.", lower_bound=1)
-flags.DEFINE_string("plot", os.path.join(REPO, "docs", "mode_coverage.png"),
+flags.DEFINE_string("plot", os.path.join(REPO, "docs", "assets", "benchmarks", "mode_coverage.png"),
                     "PNG of seed 0's samples for every mixture and recipe ('' for none).")
 flags.DEFINE_string("json", None, "Also write every run's numbers to this JSON file.")
 FLAGS = flags.FLAGS

@@ -55,7 +55,7 @@ flags.DEFINE_string("run", None, "Internal: 'size,config,seed' to run in this pr
 flags.DEFINE_string("json", "runs/small_data.json", "Where the results go.")
 flags.DEFINE_list("results", [], "Train nothing: tabulate and plot these earlier --json files together "
                   "(give the flags they ran with, for the header).")
-flags.DEFINE_string("plot", os.path.join(REPO, "docs", "small_data.png"), "FID against size ('' none).")
+flags.DEFINE_string("plot", os.path.join(REPO, "docs", "assets", "benchmarks", "small_data.png"), "FID against size ('' none).")
 FLAGS = flags.FLAGS
 # The flags that shape one run, handed on to each run's own process.
 RUN_FLAGS = ("steps", "ada_kimg", "curve", "d_dropout", "batch_size", "ema_decay", "r1_gamma")

@@ -67,7 +67,7 @@ flags.DEFINE_integer("eval_samples", 26_000, "Generated samples scored (the prot
 flags.DEFINE_string("source", os.path.join(REPO, "..", "shared", "data", "mnist"),
                     "IDX folder of the one-channel digits to stack.")
 flags.DEFINE_string("output_dir", "/tmp/stacked_mnist", "Where runs write their outputs.")
-flags.DEFINE_string("grid", os.path.join(REPO, "docs", "stacked_mnist.png"),
+flags.DEFINE_string("grid", os.path.join(REPO, "docs", "assets", "benchmarks", "stacked_mnist.png"),
                     "Copy of the recommended config's seed-0 sample grid ('' for none).")
 flags.DEFINE_string("recommended", "pacgan", "Config whose grid is kept.")
 flags.DEFINE_string("json", None, "Also write every run's numbers to this JSON file.")

@@ -18,6 +18,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The real MNIST test set (IDX files) a few data tests read; elsewhere than beside the
 # checkout, point TFGAN_KIT_MNIST at it.
 MNIST_DIR = os.environ.get("TFGAN_KIT_MNIST", os.path.join(REPO, "..", "shared", "data", "mnist"))
+# Tests that read those files carry this mark: without them (a fresh clone) they skip and say how
+# to provide them, so `python -m pytest -q` passes with nothing beside the checkout.
+needs_mnist = pytest.mark.skipif(
+    not os.path.isdir(MNIST_DIR),
+    reason=f"needs the MNIST test set's IDX files (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz), "
+           f"not found at {os.path.normpath(MNIST_DIR)}: set TFGAN_KIT_MNIST to the folder that holds them",
+)
 
 
 def pytest_report_header(config):

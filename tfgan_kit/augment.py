@@ -88,7 +88,7 @@ class DiffAugment(keras.layers.Layer):
         probability: chance that each transformation is applied to each image; 1 is
             DiffAugment, less is what ADA steers. Defaults to 1.
 
-    Example:
+    Examples:
 
     ```python
     gan.compile(augment="color,translation,cutout")   # or augment=tfgan_kit.DiffAugment()

@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+"""The names `strategy_from_name` accepts."""
 
 
 def strategy_from_name(
@@ -53,7 +54,7 @@ def strategy_from_name(
             Defaults to `None` (all visible GPUs, else the CPU).
         tpu: TPU name or address for `"tpu"`. Defaults to `None` (local TPU).
 
-    Example:
+    Examples:
 
     ```python
     strategy = tfgan_kit.distribute.strategy_from_name("mirrored")

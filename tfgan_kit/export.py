@@ -80,7 +80,7 @@ def export_generator(
     Returns:
         The path of the written version directory.
 
-    Example:
+    Examples:
 
     ```python
     path = tfgan_kit.export_generator(gan, "saved_models", name="digits")

@@ -47,7 +47,7 @@ class GAN(GANTrainer, keras.Model):
             Defaults to `"normal"`.
         seed: seed of the model's noise generator. Defaults to `None` (random).
 
-    Example:
+    Examples:
 
     ```python
     gan = tfgan_kit.GAN(

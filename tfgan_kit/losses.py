@@ -71,6 +71,7 @@ def hinge_loss_dis(real_logits, fake_logits, real_target=1.0):
 
 
 def hinge_loss_gen(fake_logits):
+    """-mean(D(G(z))): the generator side of the hinge loss (SNGAN)."""
     return -_mean(fake_logits)
 
 
@@ -83,6 +84,7 @@ def least_squares_loss_dis(real_logits, fake_logits, real_target=1.0):
 
 
 def least_squares_loss_gen(fake_logits):
+    """0.5 (D(G(z)) - 1)^2 on raw outputs: the generator side of LSGAN."""
     return 0.5 * _mean(tf.square(tf.cast(fake_logits, tf.float32) - 1.0))
 
 
@@ -93,6 +95,7 @@ def wasserstein_loss_dis(real_logits, fake_logits, real_target=1.0):
 
 
 def wasserstein_loss_gen(fake_logits):
+    """-E[D(G(z))]: the generator side of the Wasserstein loss."""
     return -_mean(fake_logits)
 
 
@@ -119,6 +122,7 @@ LOSSES = {
     "wasserstein": (wasserstein_loss_dis, wasserstein_loss_gen),
     "relativistic": (relativistic_loss_dis, relativistic_loss_gen),
 }
+"""The loss families by name, as `compile(loss=...)` takes them: `(discriminator_loss, generator_loss)`."""
 
 
 def takes_real_logits(generator_loss: Callable) -> bool:

@@ -78,7 +78,7 @@ def set_seed(seed: int) -> None:
     and the dataset. Determinism holds on one machine with one software version;
     another CPU, thread count or TF release may round differently.
 
-    Example:
+    Examples:
 
     ```python
     tfgan_kit.set_seed(0)

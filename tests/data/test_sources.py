@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from conftest import MNIST_DIR
+from conftest import MNIST_DIR, needs_mnist
 
 import tfgan_kit
 
@@ -30,6 +30,7 @@ def test_labels_come_as_int32_pairs():
     assert x.shape == (16, 8, 8, 1) and y.dtype == tf.int32 and y.shape == (16,)
 
 
+@needs_mnist
 def test_idx_reads_real_mnist_test_set():
     x, y = tfgan_kit.load_arrays(f"idx:{MNIST_DIR}", labels=True, split="test")
     assert x.shape == (10000, 28, 28, 1) and x.dtype == np.float32

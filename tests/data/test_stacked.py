@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import MNIST_DIR
+from conftest import MNIST_DIR, needs_mnist
 
 import tfgan_kit
 from tfgan_kit.data import stacked
@@ -10,6 +10,7 @@ from tfgan_kit.data import stacked
 SOURCE = f"stacked:idx:{MNIST_DIR}"
 
 
+@needs_mnist
 def test_stacked_examples_are_three_source_digits_with_their_mode_label():
     digits, labels = tfgan_kit.load_arrays(f"idx:{MNIST_DIR}", labels=True, split="test")
     ds = tfgan_kit.load_dataset(SOURCE, batch_size=50, labels=True, split="test", limit=200,
@@ -23,6 +24,7 @@ def test_stacked_examples_are_three_source_digits_with_their_mode_label():
         modes, 100 * labels[indices[:, 0]] + 10 * labels[indices[:, 1]] + labels[indices[:, 2]])
 
 
+@needs_mnist
 def test_the_protocol_holds_128000_index_triples_and_channels_are_independent():
     ds = tfgan_kit.load_dataset(SOURCE, batch_size=64, split="test")
     assert int(ds.cardinality()) == 128_000 // 64
@@ -47,6 +49,7 @@ def _triple_images(triples, digit_images, digit_labels):
     return np.stack([np.concatenate([by_label[d] for d in t], axis=-1) for t in triples])
 
 
+@needs_mnist
 def test_modes_by_the_classifier_on_hand_made_triples():
     digits, labels = tfgan_kit.load_arrays(f"idx:{MNIST_DIR}", labels=True, split="test")
     extractor = tfgan_kit.feature_extractor("stacked_mnist28")
@@ -80,6 +83,7 @@ def test_mode_probabilities_stay_float32_under_a_bfloat16_policy():
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
+@needs_mnist
 @pytest.mark.slow
 def test_the_real_stacked_data_covers_all_1000_modes_through_the_classifier():
     # The ceiling a generator is measured against: 26,000 real stacked images, as the papers
@@ -91,6 +95,7 @@ def test_the_real_stacked_data_covers_all_1000_modes_through_the_classifier():
     assert coverage["classes_covered"] >= 995 and coverage["kl_to_uniform"] < 0.05
 
 
+@needs_mnist
 @pytest.mark.slow
 def test_mode_collapse_monitor_counts_stacked_modes_live(tmp_path):
     gan = tfgan_kit.GAN(tfgan_kit.dcgan_generator((28, 28, 3), 16, width=8),

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import MNIST_DIR, REPO
+from conftest import MNIST_DIR, REPO, needs_mnist
 
 
 def train(out, *flags) -> dict:
@@ -22,6 +22,7 @@ def train(out, *flags) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
+@needs_mnist
 @pytest.mark.slow
 def test_pacgan_recipe_covers_hundreds_of_stacked_modes_where_plain_collapses(tmp_path):
     # 1,000 steps at batch 64. Measured (seed 0, 2,600 samples, of which a uniform generator would

@@ -10,7 +10,7 @@ import time
 import keras
 import numpy as np
 import pytest
-from conftest import MNIST_DIR, REPO
+from conftest import MNIST_DIR, REPO, needs_mnist
 
 import tfgan_kit
 from tfgan_kit.metrics import evaluation, extractors
@@ -21,6 +21,7 @@ def digits():
     return tfgan_kit.load_arrays("digits", labels=True)
 
 
+@needs_mnist
 def test_mnist_classifier_is_98_percent_accurate_on_images_it_never_saw():
     x, y = tfgan_kit.load_arrays(f"idx:{MNIST_DIR}", labels=True, split="test")
     held_x, held_y = x[8000:], y[8000:]  # It trained on the first 8,000 only.

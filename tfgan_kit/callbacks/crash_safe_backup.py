@@ -55,7 +55,7 @@ class CrashSafeBackup(keras.callbacks.Callback):
             Defaults to `True`.
         verbose: 0 silences the log lines (logger `"tfgan_kit"`). Defaults to 1.
 
-    Example:
+    Examples:
 
     ```python
     tfgan_kit.set_seed(0)

@@ -45,7 +45,7 @@ class FIDMonitor(keras.callbacks.Callback):
             `"inception"` or a `FeatureExtractor`. Defaults to `None`: the bundled
             classifier that fits the shape, else InceptionV3.
 
-    Example:
+    Examples:
 
     ```python
     real = tfgan_kit.load_arrays("idx:../shared/data/mnist", split="test")[0]

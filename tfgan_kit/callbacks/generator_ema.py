@@ -41,7 +41,7 @@ class GeneratorEMA(keras.callbacks.Callback):
         finalize: copy the average into the generator at the end of `fit`.
             Defaults to False.
 
-    Example:
+    Examples:
 
     ```python
     gan.compile(generator_ema=0.999)

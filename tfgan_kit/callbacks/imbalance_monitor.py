@@ -96,7 +96,7 @@ class ImbalanceMonitor(keras.callbacks.Callback):
             as equilibrium, in [0, 1]; 1.0 judges by accuracy alone.
             Defaults to 0.01.
 
-    Example:
+    Examples:
 
     ```python
     monitor = tfgan_kit.ImbalanceMonitor(mode="rebalance")

@@ -85,7 +85,7 @@ class ModeCollapseMonitor(keras.callbacks.Callback):
         seed: seed of the fixed noise and of the real-sample choice. Defaults to 0.
         verbose: 0 silences the log lines. Defaults to 1.
 
-    Example:
+    Examples:
 
     ```python
     x, _ = tfgan_kit.load_arrays("digits")

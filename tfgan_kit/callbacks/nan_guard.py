@@ -32,7 +32,7 @@ class NaNGuard(keras.callbacks.Callback):
         monitor: log names to check. Defaults to `("d_loss", "g_loss")`.
         verbose: 0 silences the log lines (events are still recorded). Defaults to 1.
 
-    Example:
+    Examples:
 
     ```python
     guard = tfgan_kit.NaNGuard(max_recoveries=3, lr_factor=0.5)

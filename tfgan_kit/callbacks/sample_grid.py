@@ -52,7 +52,7 @@ class SampleGrid(keras.callbacks.Callback):
         use_ema: draw with the generator's EMA weights when it has them.
             Defaults to True.
 
-    Example:
+    Examples:
 
     ```python
     grids = tfgan_kit.SampleGrid("samples", log_dir="logs")

@@ -115,7 +115,7 @@ def mode_score(probabilities, train_probabilities) -> float:
             outputs on real images `(num_samples, num_classes)` (their mean is
             used), or a `(num_classes,)` histogram of counts or frequencies.
 
-    Example:
+    Examples:
 
     ```python
     _, real_p = extractor(real_images)

@@ -55,7 +55,7 @@ def frechet_distance(real, fake, eps: float = 1e-6, allow_singular: bool = False
         allow_singular: compute even when a set has no more samples than features
             (the result is then mostly noise). Defaults to False (raise).
 
-    Example:
+    Examples:
 
     ```python
     fid = tfgan_kit.metrics.frechet_distance(real_features, fake_features)

@@ -27,9 +27,13 @@ from tfgan_kit.metrics.extractors import (
 )
 
 FEATURE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")
+"""Metrics computed from features of real and generated images."""
 PROBABILITY_METRICS = ("classifier_score", "mode_score", "classes_covered", "kl_to_uniform")
+"""Metrics computed from a classifier's probabilities for the generated images."""
 ALL_METRICS = FEATURE_METRICS + PROBABILITY_METRICS
+"""Every metric `evaluate` knows, by name."""
 LOWER_IS_BETTER = ("fid", "kid", "kl_to_uniform")
+"""The metrics where lower is better (for the others, higher is)."""
 
 
 def resolve_extractor(extractor, image_shape) -> FeatureExtractor:
@@ -190,7 +194,7 @@ def evaluate(
         A dict of the metrics (`kid` comes with `kid_std`) plus `num_fake`,
         `num_real` and `eval_seconds` (the cost).
 
-    Example:
+    Examples:
 
     ```python
     real = tfgan_kit.load_dataset("idx:../shared/data/mnist", split="test")

@@ -31,8 +31,10 @@ from tfgan_kit._internal.keras_access import keras_home
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSETS = os.path.join(PACKAGE, "assets", "digit_classifier")
 DIGIT_CLASSIFIERS = {"mnist28": (28, 28, 1), "digits8": (8, 8, 1)}
+"""The bundled digit classifiers by name, with the image shape each takes."""
 # Stacked MNIST (three digits as the R, G, B channels): the per-channel classifier they use.
 STACKED_CLASSIFIERS = {"stacked_mnist28": "mnist28"}
+"""Stacked MNIST extractors by name, with the digit classifier each applies to every channel."""
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 # Where and how keras.applications.InceptionV3(include_top=False) gets them (keras/src/applications/inception_v3.py).
 INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
@@ -54,7 +56,7 @@ class FeatureExtractor:
         batch_size: images per forward pass. Defaults to 256.
         description: one line on what it is (accuracy, training data). Defaults to `""`.
 
-    Example:
+    Examples:
 
     ```python
     extractor = tfgan_kit.feature_extractor("mnist28")

@@ -41,7 +41,7 @@ class MinibatchDiscrimination(keras.layers.Layer):
 
     Input shape: `(batch, features)`. Output shape: `(batch, features + num_kernels)`.
 
-    Example:
+    Examples:
 
     ```python
     h = keras.layers.Flatten()(h)
@@ -128,7 +128,7 @@ class MinibatchStdDev(keras.layers.Layer):
 
     Input shape: `(batch, ..., channels)`. Output shape: `(batch, ..., channels + 1)`.
 
-    Example:
+    Examples:
 
     ```python
     h = tfgan_kit.MinibatchStdDev(group_size=4)(h)   # e.g. on D's 4x4 feature map
@@ -213,7 +213,7 @@ class Pack(keras.layers.Layer):
     `(batch / num, ..., num * channels)`: channel `k * channels + c` of pack `i`
     is channel `c` of sample `i * num + k`.
 
-    Example:
+    Examples:
 
     ```python
     images = keras.Input((28, 28, 3))

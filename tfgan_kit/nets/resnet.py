@@ -143,7 +143,7 @@ def resnet_generator(
             embedding concatenated to z. Defaults to `None`.
         name: model name. Defaults to `"generator"`.
 
-    Example:
+    Examples:
 
     ```python
     g = tfgan_kit.resnet_generator((32, 32, 3))
@@ -204,7 +204,7 @@ def resnet_discriminator(
             `batch / pack` rows. Defaults to 1 (no packing).
         name: model name. Defaults to `"discriminator"`.
 
-    Example:
+    Examples:
 
     ```python
     gan = tfgan_kit.GAN(

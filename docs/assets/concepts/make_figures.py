@@ -1,6 +1,6 @@
 """Makes the figures of docs/concepts.md with tfgan_kit itself (about 2 minutes on 2 CPU cores).
 
-    python docs/make_figures.py
+    python docs/assets/concepts/make_figures.py
 
 Three runs on the bundled 8x8 digits, identical but for one thing each:
 - healthy: the default recipe;
