@@ -340,7 +340,7 @@ def _without_autotune(ds: tf.data.Dataset) -> tf.data.Dataset:
     """`ds` with tf.data's autotuning off.
 
     On a 2-core host the autotuner's background work held training steps faster than
-    ~25 ms to a fixed 25.6-51.2 ms in up to half the epochs (issue #19; measured by
+    ~25 ms to a fixed 25.6-51.2 ms in up to half the epochs (measured by
     `benchmarks/step_time.py`). Without it, decoding maps keep tf.data's default
     parallelism instead of a tuned one, which is all a cached pipeline needs.
     """
