@@ -19,7 +19,7 @@ import time
 
 from absl import app, flags
 
-# Named recipes: flag values measured together (README, "Stacked MNIST").
+# Named recipes: flag values measured together (docs: Benchmarks).
 # The Stacked MNIST ones keep that benchmark's batch 64 and score the raw generator.
 STACKED = {"batch_size": 64, "ema_decay": 0.0}
 RECIPES = {
@@ -29,6 +29,9 @@ RECIPES = {
     # dropout, two G updates per D update). On Stacked MNIST: 1,000 modes in 8,000 steps.
     "pacgan": {"pack": 2, "width": 64, "latent_dim": 100, "d_norm": "batch", "d_dropout": 0.0,
                "g_steps": 2} | STACKED,
+    # SNGAN's ResNet pair (spectral-norm D) with hinge loss and Adam(2e-4, 0.0, 0.9): on 4,495
+    # color emoji at 32 px it learns where the DCGAN pair collapses (benchmarks/color_quality.py).
+    "color": {"networks": "resnet", "loss": "hinge", "beta1": 0.0, "beta2": 0.9},
 }
 
 flags.DEFINE_string("dataset", "digits", "digits | <tfds name> | idx:<dir> | npz:<file> | folder:<dir>.")
@@ -84,8 +87,10 @@ flags.DEFINE_float("ada_kimg", 100.0, "--augment=ada: thousands of images for p 
 flags.DEFINE_float("r1_gamma", 0.0, "R1 penalty (on real images) gamma. 1: the setting for small "
                    "data (a few hundred images), which it keeps from collapsing early.", lower_bound=0.0)
 flags.DEFINE_float("r2_gamma", 0.0, "R2 penalty (on generated images) gamma.", lower_bound=0.0)
-flags.DEFINE_enum("recipe", None, list(RECIPES), "A named set of the flags above (flags given "
-                  "explicitly win): " + "; ".join(f"{k}: {v}" for k, v in RECIPES.items()))
+flags.DEFINE_enum("recipe", "auto", ["auto", "none", *RECIPES], "A named set of the flags above "
+                  "(flags given explicitly win). auto: color for color images of a size SNGAN's "
+                  "networks take (16, 32, 64, 128, ... px), none otherwise; "
+                  + "; ".join(f"{k}: {v}" for k, v in RECIPES.items()))
 flags.DEFINE_float("label_smoothing", 0.0, "One-sided label smoothing of D's real targets.")
 flags.DEFINE_enum("loss", "non_saturating",
                   ["non_saturating", "minimax", "hinge", "least_squares", "wasserstein", "relativistic"],
@@ -148,6 +153,23 @@ def learning_rate(base: float, updates_per_epoch: int):
     return keras.optimizers.schedules.CosineDecay(base, decay_steps=updates_per_epoch * FLAGS.epochs)
 
 
+def apply_recipe(name: str) -> None:
+    """Sets a recipe's flags, except those the command line gives."""
+    for flag, value in RECIPES.get(name, {}).items():
+        if not FLAGS[flag].present:
+            FLAGS[flag].value = value
+
+
+def auto_recipe(image_shape) -> str:
+    """`color` for square color images SNGAN's networks take (4 * 2^k >= 16 px), else `none`.
+
+    Batch size is not a recipe flag here: the data is loaded before the recipe is known.
+    """
+    size, channels = image_shape[0], image_shape[-1]
+    fits = image_shape[1] == size and size >= 16 and size & (size - 1) == 0
+    return "color" if channels >= 3 and fits else "none"
+
+
 def count_classes(dataset) -> int:
     """Classes of a dataset of (images, labels) batches: the largest label + 1."""
     import tensorflow as tf
@@ -205,9 +227,7 @@ def main(argv):
 
     import tfgan_kit
 
-    for name, value in RECIPES.get(FLAGS.recipe, {}).items():
-        if not FLAGS[name].present:  # What the command line says wins over the recipe.
-            FLAGS[name].value = value
+    apply_recipe(FLAGS.recipe)
     # First: a multi-worker strategy must exist before TensorFlow runs any op.
     strategy = tfgan_kit.distribute.strategy_from_name(FLAGS.strategy)
     per_replica = FLAGS.batch_size // strategy.num_replicas_in_sync
@@ -227,6 +247,10 @@ def main(argv):
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
     image_shape = tuple(tf.nest.flatten(dataset.element_spec)[0].shape[1:])
     classes = (FLAGS.num_classes or count_classes(dataset)) if FLAGS.labels else None
+    if FLAGS.recipe == "auto":  # The data decides: its shape is known now.
+        FLAGS.recipe = auto_recipe(image_shape)
+        apply_recipe(FLAGS.recipe)
+        print(f"Recipe: {FLAGS.recipe} (--recipe=auto, images {'x'.join(map(str, image_shape))})")
     batches = int(dataset.cardinality())  # per epoch; negative: unknown or infinite
     # Several replicas: batch norm over the global batch, so they train like one device.
     norm = "sync_batch" if strategy.num_replicas_in_sync > 1 else "batch"

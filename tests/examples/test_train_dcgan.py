@@ -23,6 +23,7 @@ def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "Recipe: none (--recipe=auto, images 8x8x1)" in result.stdout  # gray digits
     assert sorted(os.listdir(out / "samples")) == ["epoch_001.png", "epoch_002.png"]
     for name in ("losses.png", "gan.keras", "metrics.json"):
         assert (out / name).exists(), name
@@ -71,3 +72,8 @@ def test_train_dcgan_on_a_folder_of_mixed_photos(tmp_path, networks):
     grid = plt_image.imread(out / "samples" / "epoch_001.png")
     assert grid.ndim == 3 and grid.shape[-1] in (3, 4)  # a color grid
     assert "Sharding callback" not in result.stdout + result.stderr
+    # Color images of a size SNGAN's networks take get the color recipe; a flag given wins.
+    assert "Recipe: color (--recipe=auto, images 32x32x3)" in result.stdout
+    gan = keras.models.load_model(out / "gan.keras")
+    assert gan.loss_name == "hinge" and float(gan.d_optimizer.beta_1) == 0.0
+    assert ("Conv2DTranspose" in {type(l).__name__ for l in gan.generator.layers}) == (networks == "dcgan")
