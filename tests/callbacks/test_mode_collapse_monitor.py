@@ -48,6 +48,7 @@ def test_generator_that_ignores_z_is_caught_at_the_first_check_and_stop_stops(un
     assert event["diversity_ratio"] < 1e-3 and event["duplicate_rate"] == 1.0
     assert len(history.history["d_loss"]) == 1 and "mode collapse" in monitor.stop_reason
     assert "r1_gamma=1" in monitor.stop_reason and "pack=2" in monitor.stop_reason  # the remedies
+    assert "hinge" not in monitor.stop_reason  # the color remedy is for color images
     assert history.history["mode_collapse_events"] == [1]
 
 
@@ -73,6 +74,19 @@ def test_a_healthy_conditional_gan_is_not_flagged():
     monitor = ModeCollapseMonitor((DIGITS, _DIGIT_LABELS), mode="stop", warmup=0, verbose=0)
     gan.fit(tfgan_kit.load_dataset("digits", 64, labels=True), epochs=2, verbose=0, callbacks=[monitor])
     assert monitor.events == [] and monitor.history[-1]["duplicate_rate"] < 0.25
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "hinge"])
+def test_a_color_collapse_names_the_color_recipe_unless_it_is_in_use(loss):
+    gan = tiny_gan(image_shape=(8, 8, 3))
+    _ignore_z(gan).trainable = False
+    gan.compile(loss=loss)
+    colors = np.repeat(DIGITS, 3, axis=-1)
+    monitor = ModeCollapseMonitor(colors, mode="stop", warmup=0, verbose=0)
+    data = tf.data.Dataset.from_tensor_slices(colors).batch(64, drop_remainder=True)
+    gan.fit(data, epochs=2, verbose=0, callbacks=[monitor])
+    assert "mode collapse" in monitor.stop_reason
+    assert ("--recipe=color" in monitor.stop_reason) == (loss != "hinge")
 
 
 def test_the_message_leaves_out_the_remedies_the_gan_already_uses():

@@ -338,6 +338,10 @@ class ModeCollapseMonitor(keras.callbacks.Callback):
                 and not any(isinstance(layer, Pack) for layer in discriminator.layers)):
             levers.append("a discriminator that judges pairs of samples (PacGAN: pack=2 in "
                           "dcgan_discriminator / resnet_discriminator, --pack=2)")
+        if self.model.image_shape[-1] >= 3 and getattr(self.model, "loss_name", None) != "hinge":
+            levers.append("for color images, SNGAN's ResNet pair with the hinge loss "
+                          "(resnet_generator / resnet_discriminator, compile(loss='hinge'); "
+                          "train_dcgan.py --recipe=color)")
         if not levers:
             return ""
-        return f" Measured against early collapse: {'; '.join(levers)} (README, Small data)."
+        return f" Measured against early collapse: {'; '.join(levers)} (docs: Small data, Your own images)."
