@@ -298,8 +298,7 @@ def plot(results: dict, calibration: dict, path: str) -> None:
         curve = result["curve"]
         color = colors.setdefault(result["recipe"], f"C{len(colors)}")
         ax.plot([c["seconds"] for c in curve], [c["fid"] for c in curve], marker="o", ms=3, color=color,
-                label=f"{result['recipe']}" if result["seed"] == int(FLAGS.seeds[0]) else None,
-                ls=["-", "--", ":", "-."][result["seed"] % 4])
+                label=f"{result['recipe']}, seed {result['seed']}", ls=["-", "--", ":", "-."][result["seed"] % 4])
     blur16 = next(v["fid"] for k, v in calibration.items() if "16 px" in k)
     blur8 = next(v["fid"] for k, v in calibration.items() if "8 px" in k)
     ax.axhline(blur8, color="gray", lw=0.8, ls=":", label=f"real blurred to 8 px ({blur8:.0f})")
