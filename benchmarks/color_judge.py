@@ -69,24 +69,11 @@ def classes(paths, min_class: int):
 
 
 def build_judge(image_shape, num_classes: int, filters=(32, 64, 128, 256), num_features: int = 128):
-    """Conv-BN-ReLU blocks (max-pooled between) -> global average pooling -> `features` (ReLU)
-    -> softmax: train_digit_classifier.build_classifier's shape with more classes and a block more."""
-    import keras
-    from keras import layers
+    """The digit classifiers' network with more classes and a block more."""
+    from classifier import build_classifier
 
-    inputs = keras.Input(image_shape, name="images")
-    x = inputs
-    for i, f in enumerate(filters):
-        x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
-        x = layers.BatchNormalization(name=f"bn{i}")(x)
-        x = layers.ReLU(name=f"relu{i}")(x)
-        if i < len(filters) - 1:
-            x = layers.MaxPooling2D(name=f"pool{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    features = layers.Dense(num_features, activation="relu", name="features")(x)
-    x = layers.Dropout(0.3, name="dropout")(features)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=f"openmoji{image_shape[0]}_judge")
+    return build_classifier(image_shape, filters, num_features, f"openmoji{image_shape[0]}_judge",
+                            num_classes)
 
 
 def judge(image_size: int = 32):

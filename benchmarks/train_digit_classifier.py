@@ -24,6 +24,7 @@ import os
 import time
 
 from absl import app, flags
+from classifier import build_classifier
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,26 +37,6 @@ flags.DEFINE_string("output_dir", os.path.join(REPO, "tfgan_kit", "assets", "dig
                     "Where the .keras files and metadata.json go.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
 FLAGS = flags.FLAGS
-
-
-def build_classifier(image_shape, filters, num_features, name):
-    """Conv blocks -> global average pooling -> `features` (ReLU) -> 10-way softmax."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(image_shape, name="images")
-    x = inputs
-    for i, f in enumerate(filters):
-        x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
-        x = layers.BatchNormalization(name=f"bn{i}")(x)
-        x = layers.ReLU(name=f"relu{i}")(x)
-        if i < len(filters) - 1:
-            x = layers.MaxPooling2D(name=f"pool{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    features = layers.Dense(num_features, activation="relu", name="features")(x)
-    x = layers.Dropout(0.3, name="dropout")(features)
-    outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name=name)
 
 
 def train(name, x_train, y_train, x_test, y_test, filters, num_features, shift, epochs, batch_size):
