@@ -106,15 +106,6 @@ def decode(path: tf.Tensor, orientation: tf.Tensor) -> tf.Tensor:
     return upright(image, orientation)
 
 
-def _rgba(image: tf.Tensor) -> tf.Tensor:
-    """A decoded file (1-4 channels, known only when it runs) as RGBA in [-1, 1]."""
-    image = tf.cast(image, tf.float32) / 127.5 - 1.0
-    have = tf.shape(image)[-1]
-    color = tf.cond(have >= 3, lambda: image[..., :3], lambda: tf.repeat(image[..., :1], 3, axis=-1))
-    alpha = tf.cond(have % 2 == 0, lambda: image[..., -1:], lambda: tf.ones_like(image[..., :1]))
-    return tf.ensure_shape(tf.concat([color, alpha], axis=-1), [None, None, 4])
-
-
 def _decoded_shape(index, path, orientation):
     return index, tf.shape(decode(path, orientation))
 
@@ -183,7 +174,8 @@ def folder_dataset(directory: str, labels: bool, size: Optional[Tuple[int, int]]
     out_size = size or (int(shapes[0, 0]), int(shapes[0, 1]))
 
     def load(path, orientation):
-        image = image_ops.to_shape(_rgba(decode(path, orientation)), size, channels, crop, background)
+        image = tf.cast(decode(path, orientation), tf.float32) / 127.5 - 1.0
+        image = image_ops.to_shape(image_ops.to_rgba(image), size, channels, crop, background)
         return tf.ensure_shape(image, out_size + (channels,))
 
     ds = tf.data.Dataset.from_tensor_slices((paths, turns)).map(load, num_parallel_calls=tf.data.AUTOTUNE)

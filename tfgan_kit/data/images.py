@@ -88,11 +88,19 @@ def composite(images: tf.Tensor, background: Color) -> tf.Tensor:
 
 
 def to_rgba(images: tf.Tensor) -> tf.Tensor:
-    """Images with 1-4 channels in [-1, 1] as RGBA (an opaque alpha where they had none)."""
+    """Images with 1-4 channels in [-1, 1] as RGBA (an opaque alpha where they had none).
+
+    The channel count may be known only when it runs (a decoded file's own).
+    """
     have = images.shape[-1]
-    color = images[..., :3] if have >= 3 else tf.repeat(images[..., :1], 3, axis=-1)
-    alpha = images[..., -1:] if have in (2, 4) else tf.ones_like(images[..., :1])
-    return tf.concat([color, alpha], axis=-1)
+    if have is None:
+        have = tf.shape(images)[-1]
+        color = tf.cond(have >= 3, lambda: images[..., :3], lambda: tf.repeat(images[..., :1], 3, -1))
+        alpha = tf.cond(have % 2 == 0, lambda: images[..., -1:], lambda: tf.ones_like(images[..., :1]))
+    else:
+        color = images[..., :3] if have >= 3 else tf.repeat(images[..., :1], 3, axis=-1)
+        alpha = images[..., -1:] if have in (2, 4) else tf.ones_like(images[..., :1])
+    return tf.ensure_shape(tf.concat([color, alpha], axis=-1), images.shape[:-1] + (4,))
 
 
 def convert_channels(images: tf.Tensor, channels: int) -> tf.Tensor:
