@@ -68,6 +68,14 @@ def classes(paths, min_class: int):
     return [names.index(m) for m in merged], names
 
 
+def class_groups(names) -> list:
+    """The group folder of each judge class (a subgroup, "<group>/other"; None for "misc"):
+    what a conditional GAN trained on the group folders is asked for."""
+    with open(INDEX) as f:
+        group_of = {r["subgroup"]: r["group"] for r in csv.DictReader(f)}
+    return [name.split("/")[0] if name.endswith("/other") else group_of.get(name) for name in names]
+
+
 def build_judge(image_shape, num_classes: int, filters=(32, 64, 128, 256), num_features: int = 128):
     """The digit classifiers' network with more classes and a block more."""
     from classifier import build_classifier

@@ -170,6 +170,44 @@ def auto_recipe(image_shape) -> str:
     return "color" if channels >= 3 and fits else "none"
 
 
+def build_gan(image_shape, batches: int, classes: int | None = None, norm: str = "batch"):
+    """The compiled GAN the flags describe, for images of `image_shape` and `batches` batches
+    an epoch (the cosine decay's length); call it in the strategy's scope."""
+    import keras
+
+    import tfgan_kit
+
+    if FLAGS.networks == "resnet":
+        generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
+                                               num_classes=classes)
+        discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width,
+                                                       pack=FLAGS.pack, num_classes=classes)
+    else:
+        generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
+                                              norm=norm, num_classes=classes)
+        discriminator = tfgan_kit.dcgan_discriminator(
+            image_shape, width=FLAGS.d_width or FLAGS.width, norm=FLAGS.d_norm, dropout=FLAGS.d_dropout,
+            minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch, pack=FLAGS.pack,
+            num_classes=classes, conditioning=FLAGS.conditioning)
+    gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, num_classes=classes,
+                        seed=FLAGS.seed)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr * FLAGS.d_lr_multiplier, batches),
+                                          beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
+        g_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr, batches * FLAGS.g_steps),
+                                          beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
+        loss=FLAGS.loss,
+        r1_gamma=FLAGS.r1_gamma,
+        r2_gamma=FLAGS.r2_gamma,
+        g_steps=FLAGS.g_steps,
+        label_smoothing=FLAGS.label_smoothing,
+        steps_per_execution=FLAGS.steps_per_execution,
+        generator_ema=FLAGS.ema_decay or None,
+        augment=augmentation(),
+    )
+    return gan
+
+
 def count_classes(dataset) -> int:
     """Classes of a dataset of (images, labels) batches: the largest label + 1."""
     import tensorflow as tf
@@ -222,7 +260,6 @@ def quality(gan, dataset, image_shape) -> dict:
 
 def main(argv):
     del argv
-    import keras
     import tensorflow as tf
 
     import tfgan_kit
@@ -255,34 +292,7 @@ def main(argv):
     # Several replicas: batch norm over the global batch, so they train like one device.
     norm = "sync_batch" if strategy.num_replicas_in_sync > 1 else "batch"
     with strategy.scope():  # Models, optimizers and their slots live on every replica.
-        if FLAGS.networks == "resnet":
-            generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
-                                                   num_classes=classes)
-            discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width,
-                                                           pack=FLAGS.pack, num_classes=classes)
-        else:
-            generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
-                                                  norm=norm, num_classes=classes)
-            discriminator = tfgan_kit.dcgan_discriminator(
-                image_shape, width=FLAGS.d_width or FLAGS.width, norm=FLAGS.d_norm, dropout=FLAGS.d_dropout,
-                minibatch=None if FLAGS.minibatch == "none" else FLAGS.minibatch, pack=FLAGS.pack,
-                num_classes=classes, conditioning=FLAGS.conditioning)
-        gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, num_classes=classes,
-                            seed=FLAGS.seed)
-        gan.compile(
-            d_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr * FLAGS.d_lr_multiplier, batches),
-                                              beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
-            g_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr, batches * FLAGS.g_steps),
-                                              beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
-            loss=FLAGS.loss,
-            r1_gamma=FLAGS.r1_gamma,
-            r2_gamma=FLAGS.r2_gamma,
-            g_steps=FLAGS.g_steps,
-            label_smoothing=FLAGS.label_smoothing,
-            steps_per_execution=FLAGS.steps_per_execution,
-            generator_ema=FLAGS.ema_decay or None,
-            augment=augmentation(),
-        )
+        gan = build_gan(image_shape, batches, classes, norm)
     # Refuse unwritable paths now, not after hours of training.
     tfgan_kit.data.check_writable_dir(FLAGS.output_dir, "--output_dir")
     backup_dir = FLAGS.backup_dir or os.path.join(FLAGS.output_dir, "backup")

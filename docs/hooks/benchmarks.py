@@ -64,6 +64,17 @@ def _fmt(value, digits=1):
     return f"{value:.{digits}f}" if isinstance(value, float) else ("" if value is None else str(value))
 
 
+def _agreement_column(rows) -> list:
+    """The group-agreement column, when a conditional run (or the real images) has one."""
+    if any("group_agreement" in row for row in rows):
+        return [{"key": "group_agreement", "label": "group agreement"}]
+    return []
+
+
+def _percent(value) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
 def color_quality_tables(result: dict, name: str) -> list:
     """`benchmarks/color_quality.py`'s own JSON (a header, `calibration`, `runs`) as result tables."""
     base = {"machine": result.get("machine") or result.get("cpu") or "not recorded",
@@ -78,9 +89,11 @@ def color_quality_tables(result: dict, name: str) -> list:
                          f"{judge.get('held_out_accuracy', '?')}); data: {judge.get('trained_on', '')}",
                    columns=[{"key": "images", "label": "images"}, {"key": "fid", "label": "judge-FID"},
                             {"key": "subgroups", "label": "subgroups"},
-                            {"key": "duplicate_rate", "label": "duplicate rate"}],
+                            {"key": "duplicate_rate", "label": "duplicate rate"}]
+                           + _agreement_column(result.get("calibration", {}).values()),
                    rows=[{"images": k, "fid": _fmt(v.get("fid")), "subgroups": _fmt(v.get("subgroups")),
-                          "duplicate_rate": _fmt(v.get("duplicate_rate"), 3)}
+                          "duplicate_rate": _fmt(v.get("duplicate_rate"), 3),
+                          "group_agreement": _percent(v.get("group_agreement"))}
                          for k, v in result.get("calibration", {}).items()])]
     runs = list(result.get("runs", {}).values())
     if runs:
@@ -93,15 +106,18 @@ def color_quality_tables(result: dict, name: str) -> list:
                          "best": f"{_fmt(best.get('fid'))} ({_fmt(best.get('seconds'), 0)} s)",
                          "subgroups": _fmt(final.get("subgroups")),
                          "duplicate_rate": _fmt(final.get("duplicate_rate"), 3),
+                         "group_agreement": _percent(final.get("group_agreement")),
                          "seconds": _fmt(final.get("seconds"), 0), "steps": _fmt(final.get("steps")),
                          "steps_per_s": _fmt(r.get("steps_per_s"))})
         labels = {"recipe": "recipe", "seed": "seed", "fid": "final judge-FID", "fid_raw": "raw-weight FID",
                   "best": "best FID (at s)", "subgroups": "subgroups", "duplicate_rate": "dup rate",
                   "seconds": "train s", "steps": "steps", "steps_per_s": "steps/s"}
         commands = sorted({r.get("command") for r in runs if r.get("command")})
+        columns = [{"key": k, "label": v} for k, v in labels.items()]
+        columns[7:7] = _agreement_column(r.get("final") or {} for r in runs)
         tables.append(dict(base, title=f"Recipes at {size} px, {_fmt(result.get('budget_s'), 0)} training s each",
                            command="; ".join(commands) or "python benchmarks/color_quality.py",
-                           columns=[{"key": k, "label": v} for k, v in labels.items()], rows=rows))
+                           columns=columns, rows=rows))
     return tables
 
 
