@@ -42,16 +42,39 @@ def check_image_shape(image_shape) -> Tuple[int, int, int]:
     return size, size, channels
 
 
-def normalization(kind: str):
+def normalization(kind: str, affine: bool = True):
+    """The `kind` normalization layer (None for `"none"`); `affine=False`: without its own
+    gain and bias (a class-conditional norm supplies them)."""
     if kind == "batch":
-        return layers.BatchNormalization()
+        return layers.BatchNormalization(center=affine, scale=affine)
     if kind == "sync_batch":  # Statistics over the global batch under a tf.distribute strategy.
-        return layers.BatchNormalization(synchronized=True)
+        return layers.BatchNormalization(synchronized=True, center=affine, scale=affine)
     if kind == "instance":
-        return layers.GroupNormalization(groups=-1)  # Keras' instance norm.
+        return layers.GroupNormalization(groups=-1, center=affine, scale=affine)  # Keras' instance norm.
     if kind == "layer":
-        return layers.LayerNormalization()
+        return layers.LayerNormalization(center=affine, scale=affine)
     return None
+
+
+def normalize(h, kind: str, labels=None, num_classes: Optional[int] = None):
+    """`h` normalized by `kind`; with `labels`, class-conditional: a learned per-class gain and
+    bias after the normalization (SNGAN projection's conditional batch norm).
+
+    This is how a conditional generator sees its label: at every layer, never as an input
+    beside z. A label entering with z gives the batch its variance by itself, so batch norm no
+    longer forces the features to vary with z, and generators learned to ignore z (one image a
+    class, every row of a grid the same).
+    """
+    layer = normalization(kind, affine=labels is None)
+    h = layer(h) if layer is not None else h
+    if labels is None:
+        return h
+    channels = h.shape[-1]
+    shape = (1,) * (len(h.shape) - 2) + (channels,)
+    gain = layers.Embedding(num_classes, channels, embeddings_initializer="ones")(labels)
+    bias = layers.Embedding(num_classes, channels, embeddings_initializer="zeros")(labels)
+    h = layers.Multiply()([h, layers.Reshape(shape)(gain)])
+    return layers.Add()([h, layers.Reshape(shape)(bias)])
 
 
 def readout(h, labels, num_classes, conditioning: str, wrap):

@@ -3,8 +3,8 @@
 Strided (transposed) convolutions instead of pooling, batch normalization in the
 generator, ReLU in G with a tanh output, LeakyReLU in D, and no hidden fully
 connected layers beyond the projection of z and D's readout. Pass `num_classes`
-for the class-conditional variants: G concatenates a label embedding to z; D uses
-the label by projection or as an extra image channel.
+for the class-conditional variants: G's normalizations take a per-class gain and
+bias; D uses the label by projection or as an extra image channel.
 
 The last layers (G's tanh, D's logits) run in float32 under a mixed precision policy.
 """
@@ -24,6 +24,7 @@ from tfgan_kit.nets.common import (
     check_image_shape,
     label_input,
     normalization,
+    normalize,
     packed,
     readout,
     spectral,
@@ -57,7 +58,10 @@ def dcgan_generator(
             guideline), or `"nearest"` / `"bilinear"` resizing followed by a
             convolution (avoids checkerboard artefacts). Defaults to `"transpose"`.
         kernel_size: convolution kernel size. Defaults to 5.
-        num_classes: makes the generator conditional: inputs `[z, labels]`.
+        num_classes: makes the generator conditional: inputs `[z, labels]`. Every
+            normalization is then class-conditional (a per-class gain and bias, see
+            `nets.common.normalize`); the label is not an input beside z, which let
+            conditional generators ignore z. Defaults to `None`.
         name: model name.
     """
     check_choice("norm", norm, G_NORMS)
@@ -66,12 +70,10 @@ def dcgan_generator(
     start, doublings = start_resolution(size)
     z = keras.Input((latent_dim,), name="z")
     labels = label_input(num_classes)
-    h = z
-    if labels is not None:
-        h = layers.Concatenate()([z, layers.Embedding(num_classes, latent_dim)(labels)])
     filters = width * 2 ** (doublings - 1)
 
-    def block(h, filters, stride, norm, activation="relu", dtype=None):
+    def block(h, filters, stride, norm, output=False):
+        """Upsampling conv, then norm + ReLU; the output layer: tanh, in float32."""
         if stride > 1 and upsampling != "transpose":
             h = layers.UpSampling2D(stride, interpolation=upsampling)(h)
             conv = layers.Conv2D(filters, kernel_size, 1, "same", use_bias=norm == "none")
@@ -80,22 +82,18 @@ def dcgan_generator(
                 filters, kernel_size, stride, "same", use_bias=norm == "none"
             )
         h = conv(h)
-        norm_layer = normalization(norm)
-        if norm_layer is not None:
-            h = norm_layer(h)
-        return layers.Activation(activation, dtype=dtype)(h)
+        if output:
+            return layers.Activation("tanh", dtype="float32")(h)
+        return layers.Activation("relu")(normalize(h, norm, labels, num_classes))
 
-    h = layers.Dense(start * start * filters * 2, use_bias=norm == "none")(h)
+    h = layers.Dense(start * start * filters * 2, use_bias=norm == "none")(z)
     h = layers.Reshape((start, start, filters * 2))(h)
-    norm_layer = normalization(norm)
-    if norm_layer is not None:
-        h = norm_layer(h)
-    h = layers.Activation("relu")(h)
+    h = layers.Activation("relu")(normalize(h, norm, labels, num_classes))
     h = block(h, filters, 1, norm)
     for _ in range(doublings - 1):
         filters //= 2
         h = block(h, max(filters, 1), 2, norm)
-    images = block(h, channels, 2, "none", activation="tanh", dtype="float32")
+    images = block(h, channels, 2, "none", output=True)
     inputs = z if labels is None else [z, labels]
     return keras.Model(inputs, images, name=name)
 

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 import keras
 from keras import layers
 
-from tfgan_kit.nets.common import label_input, packed, readout, spectral
+from tfgan_kit.nets.common import label_input, normalize, packed, readout, spectral
 
 
 def _check_image_shape(image_shape, builder: str):
@@ -61,23 +61,11 @@ def _conv(filters: int, kernel_size: int, wrap=None):
     return wrap(conv) if wrap else conv
 
 
-def _batch_norm(h, labels, num_classes):
-    """Batch norm; with labels the class-conditional one: per-class gain and bias."""
-    if labels is None:
-        return layers.BatchNormalization()(h)
-    channels = h.shape[-1]
-    h = layers.BatchNormalization(center=False, scale=False)(h)
-    gain = layers.Embedding(num_classes, channels, embeddings_initializer="ones")(labels)
-    bias = layers.Embedding(num_classes, channels, embeddings_initializer="zeros")(labels)
-    h = layers.Multiply()([h, layers.Reshape((1, 1, channels))(gain)])
-    return layers.Add()([h, layers.Reshape((1, 1, channels))(bias)])
-
-
 def _up_block(x, filters, labels, num_classes):
     """BN -> ReLU -> upsample -> conv3x3 -> BN -> ReLU -> conv3x3, plus upsample -> conv1x1."""
-    h = layers.ReLU()(_batch_norm(x, labels, num_classes))
+    h = layers.ReLU()(normalize(x, "batch", labels, num_classes))
     h = _conv(filters, 3)(layers.UpSampling2D(2)(h))
-    h = layers.ReLU()(_batch_norm(h, labels, num_classes))
+    h = layers.ReLU()(normalize(h, "batch", labels, num_classes))
     h = _conv(filters, 3)(h)
     shortcut = _conv(filters, 1)(layers.UpSampling2D(2)(x))
     return layers.Add()([h, shortcut])
