@@ -1,7 +1,8 @@
 """Train a class-conditional GAN and check that it draws the class it is asked for.
 
 This is `train_dcgan.py --labels`: the same flags, measured defaults and monitors, with
-`--labels` on and its own output folder. The generator sees a label embedding beside z;
+`--labels` on and its own output folder. The generator sees the label at every layer (a
+per-class gain and bias after each batch norm, so z keeps its say);
 the discriminator projects a label embedding onto its last features
 (`--conditioning=projection`, the default) or sees the label as an extra image channel
 (`--conditioning=channel`). Grids show one class a row. For in-memory sources, a
