@@ -147,7 +147,7 @@ class Judge:
         pick = np.random.default_rng(0).choice(len(real), min(FLAGS.num_samples, len(real)), replace=False)
         self.real_sample = self.real_features[0][pick]  # duplicate-rate reference, same count as samples
         # Judge class -> group folder (the label a conditional GAN is given, in folder order).
-        self.groups = sorted(d for d in os.listdir(color_judge.DATA) if os.path.isdir(os.path.join(color_judge.DATA, d)))
+        self.groups = sorted({p.split(os.sep)[0] for p in paths})
         owner = color_judge.class_groups(self.meta["classes"])
         self.class_to_group = np.array([[g == o for g in self.groups] for o in owner], np.float32)
         self.real_labels = np.array([self.groups.index(p.split(os.sep)[0]) for p in paths])
@@ -194,8 +194,9 @@ def calibrate(judge: Judge) -> dict:
         "collapsed: 8 real images repeated": np.resize(eight, (n,) + eight.shape[1:]),
         "uniform noise": rng.uniform(-1, 1, real.shape).astype(np.float32),
     }
-    out = {name: judge(images) for name, images in rows.items()}
-    out[next(iter(rows))] = judge(real, labels=judge.real_labels[pick])  # group agreement of real emoji
+    # The real emoji's row also gives their group agreement.
+    out = {name: judge(images, judge.real_labels[pick] if images is real else None)
+           for name, images in rows.items()}
     half = len(judge.real) // 2  # a resample disjoint from its reference (a smaller one)
     order = rng.permutation(len(judge.real))
     from tfgan_kit import metrics
