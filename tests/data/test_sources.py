@@ -30,6 +30,25 @@ def test_labels_come_as_int32_pairs():
     assert x.shape == (16, 8, 8, 1) and y.dtype == tf.int32 and y.shape == (16,)
 
 
+def test_mirror_flips_about_half_of_the_images_and_keeps_their_labels():
+    plain = tfgan_kit.load_dataset("digits", batch_size=1797, labels=True, shuffle=False)
+    mirrored = tfgan_kit.load_dataset("digits", batch_size=1797, labels=True, shuffle=False,
+                                      mirror=True, seed=0)
+    (x, y), (m, my) = _first_batch(plain), _first_batch(mirrored)
+    np.testing.assert_array_equal(my, y)
+    same = np.all(m.numpy() == x.numpy(), axis=(1, 2, 3))
+    flipped = np.all(m.numpy() == x.numpy()[:, :, ::-1], axis=(1, 2, 3))
+    assert np.all(same | flipped)
+    flipped_only = flipped & ~same  # a symmetric digit is both
+    assert 0.4 < flipped_only.mean() < 0.6
+    again = _first_batch(mirrored)[0].numpy()  # a new epoch draws new flips
+    assert not np.array_equal(again, m.numpy())
+    rebuilt = tfgan_kit.load_dataset("digits", batch_size=1797, labels=True, shuffle=False,
+                                     mirror=True, seed=0)
+    np.testing.assert_array_equal(_first_batch(rebuilt)[0], m)  # the same seed, the same flips
+    assert rebuilt.cardinality() == plain.cardinality()
+
+
 @needs_mnist
 def test_idx_reads_real_mnist_test_set():
     x, y = tfgan_kit.load_arrays(f"idx:{MNIST_DIR}", labels=True, split="test")

@@ -62,6 +62,14 @@ def test_widths_follow_the_cifar_and_imagenet_designs():
         assert tuple(relu.output.shape[1:3]) == (h, w)
 
 
+def test_generator_widths_override_the_design():
+    g = tfgan_kit.resnet_generator((32, 32, 3), LATENT, width=24, widths=(24, 12, 6))
+    assert _convs(g) == [24, 24, 12, 12, 6, 6, 3]  # two 3x3 convolutions a block, then the image's
+    assert g(keras.random.normal((2, LATENT), seed=0)).shape == (2, 32, 32, 3)
+    with pytest.raises(ValueError, match="expected 3 positive channel counts at 32 px"):
+        tfgan_kit.resnet_generator((32, 32, 3), LATENT, widths=(24, 12))
+
+
 def test_discriminator_is_spectrally_normalized_throughout_and_generator_batch_normalized():
     g, d = _nets(32, num_classes=4)
     wrapped = [l.layer for l in d.layers if isinstance(l, keras.layers.SpectralNormalization)]

@@ -258,6 +258,7 @@ def load_dataset(
     data_dir: Optional[str] = None,
     cache: Union[bool, str] = "auto",
     cache_dir: Optional[str] = None,
+    mirror: bool = False,
 ) -> tf.data.Dataset:
     """A `tf.data.Dataset` of batches for `GAN.fit`: images, or `(images, labels)`.
 
@@ -301,6 +302,10 @@ def load_dataset(
             quarter of the RAM, else in a file under `cache_dir` (or streams), and says
             which it chose. Defaults to `"auto"`.
         cache_dir: where `"auto"` caches what does not fit in memory. Defaults to `None`.
+        mirror: flip each image left-right with probability 1/2, anew every epoch
+            (StyleGAN's `--mirror`): twice the pictures D sees, for data whose
+            mirror images are as real as they are (faces, icons, most photos; not
+            text or digits). Defaults to False.
     """
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"load_dataset received batch_size={batch_size!r}; expected an int >= 1.")
@@ -333,7 +338,23 @@ def load_dataset(
     ds = _cached(ds, count, cache, cache_dir, name)
     if shuffle:
         ds = ds.shuffle(_shuffle_buffer(ds, count), seed=seed, reshuffle_each_iteration=True)
-    return _without_autotune(ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    ds = ds.batch(batch_size, drop_remainder=True)
+    if mirror:
+        ds = _mirrored(ds, seed)
+    return _without_autotune(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def _mirrored(ds: tf.data.Dataset, seed: Optional[int]) -> tf.data.Dataset:
+    """Batches of `ds` with each image flipped left-right with probability 1/2: new flips
+    every iteration (epoch), the same ones for the same `seed`."""
+    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+    def flip(batch, key):
+        images, *labels = batch if isinstance(batch, tuple) else (batch,)
+        images = tf.image.stateless_random_flip_left_right(images, key)
+        return (images, *labels) if labels else images
+
+    return tf.data.Dataset.zip(ds, keys).map(flip)
 
 
 def _without_autotune(ds: tf.data.Dataset) -> tf.data.Dataset:

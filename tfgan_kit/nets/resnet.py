@@ -100,6 +100,7 @@ def resnet_generator(
     latent_dim: int = 128,
     width: Optional[int] = None,
     num_classes: Optional[int] = None,
+    widths: Optional[Sequence[int]] = None,
     name: str = "generator",
 ) -> keras.Model:
     """SNGAN ResNet generator: project z to 4x4 features, then residual blocks double them.
@@ -129,6 +130,10 @@ def resnet_generator(
             gain and bias after the normalization, as in the SNGAN projection
             paper), which conditions every resolution, rather than a label
             embedding concatenated to z. Defaults to `None`.
+        widths: channels of each up block's output, from the 8x8 one to the
+            image-sized one (one per doubling), instead of the design's; e.g.
+            `(128, 64, 32)` at 32 px spends channels where pixels are few.
+            Defaults to `None`: the design's.
         name: model name. Defaults to `"generator"`.
 
     Examples:
@@ -145,7 +150,12 @@ def resnet_generator(
     labels = label_input(num_classes)
     h = layers.Dense(4 * 4 * width)(z)
     h = layers.Reshape((4, 4, width))(h)
-    for filters in reversed(_widths(width, num_blocks, size)):
+    if widths is None:
+        widths = list(reversed(_widths(width, num_blocks, size)))
+    elif len(widths) != num_blocks or min(widths) < 1:
+        raise ValueError(f"resnet_generator received widths={tuple(widths)}; expected {num_blocks} "
+                         f"positive channel counts at {size} px (one per up block).")
+    for filters in widths:
         h = _up_block(h, filters, labels, num_classes)
     h = layers.ReLU()(layers.BatchNormalization()(h))
     h = layers.Conv2D(channels, 3, padding="same")(h)
