@@ -51,6 +51,8 @@ flags.DEFINE_integer("min_count", 3, "A subgroup counts as covered when the judg
 flags.DEFINE_bool("take_turns", True, "Runs take turns from score to score (the least-trained "
                   "next); false: one after another.")
 flags.DEFINE_bool("calibrate_only", False, "Print the judge's calibration and stop.")
+flags.DEFINE_list("extra_ema", [], "Also score averages of G's weights at these EMA decays (e.g. "
+                  "0.9995,0.9999), kept beside the run's own: one run measures several decays.")
 flags.DEFINE_string("tag", "", "Suffix of the result, chart and grid file names.")
 FLAGS = flags.FLAGS
 
@@ -63,12 +65,13 @@ TRAINING_FLAGS = ("networks", "batch_size", "latent_dim", "width", "lr", "lr_dec
                   "d_width", "d_dropout", "d_norm", "g_steps", "minibatch", "pack", "augment",
                   "augment_policy", "ada_kimg", "r1_gamma", "r2_gamma", "label_smoothing", "loss",
                   "steps_per_execution", "precision", "ema_decay", "ema_start_step", "d_lr_multiplier",
-                  "labels", "conditioning", "recipe")
+                  "labels", "conditioning", "recipe", "mirror", "g_widths")
 SNGAN = {"networks": "resnet", "loss": "hinge", "beta1": 0.0, "beta2": 0.9, "lr": 2e-4}
 DIFFAUGMENT = {"augment": "diffaugment", "augment_policy": "color,translation,cutout"}
 # The DCGAN pair: --recipe=none (since 32836fa the example picks `color` for color images).
 DCGAN = {"recipe": "none"}
 SN_HINGE_DA = DCGAN | {"d_norm": "spectral", "loss": "hinge"} | DIFFAUGMENT
+# A recipe adds its flags to the example's defaults of the day; every result records them all.
 RECIPES = {
     "defaults": {},                                               # since 32836fa: `color`
     "dcgan": DCGAN,                                               # the defaults before 32836fa
@@ -93,6 +96,11 @@ RECIPES = {
     "defaults_float32": {"precision": "float32"},                 # speed probes: steps/s
     "defaults_spe70": {"steps_per_execution": 70},                # half an epoch a call
     "defaults_da_cosine": DIFFAUGMENT | {"lr_decay": "cosine", "epochs": 145},  # DiffAugment: ~23 steps/s
+    "defaults_lr4e4": {"lr": 4e-4},                               # both networks
+    # G's channels where its pixels are few: 4x4x128, 8x8x128, 16x16x64, 32x32x32.
+    "defaults_g_taper": {"width": 128, "d_width": 32, "g_widths": ["128", "64", "32"]},
+    # The color recipe before batch 16 and mirroring (sweep 6 measured both on it).
+    "color_b32": {"batch_size": 32, "mirror": False},
 }
 
 
@@ -111,7 +119,7 @@ def recipe_flags(name: str, image_size: int) -> dict:
 
 def command(name: str, source: str, image_size: int) -> str:
     """The example's command line that trains recipe `name`."""
-    shown = "".join(f" --{k}={v}" for k, v in RECIPES[name].items())
+    shown = "".join(f" --{k}={','.join(v) if isinstance(v, list) else v}" for k, v in RECIPES[name].items())
     return f"python examples/train_dcgan.py --dataset=folder:{source} --image_size={image_size}{shown}"
 
 
@@ -127,7 +135,7 @@ def make_gan(name: str, seed: int, source: str, image_size: int):
     tfgan_kit.set_seed(seed)
     policy = tfgan_kit.set_precision(FLAGS.precision)
     dataset = tfgan_kit.load_dataset(f"folder:{source}", batch_size=FLAGS.batch_size, seed=seed,
-                                     image_size=image_size, labels=FLAGS.labels)
+                                     image_size=image_size, labels=FLAGS.labels, mirror=FLAGS.mirror)
     shape = tuple(tf.nest.flatten(dataset.element_spec)[0].shape[1:])
     classes = train_dcgan.count_classes(dataset) if FLAGS.labels else None  # the 12 group folders
     gan = train_dcgan.build_gan(shape, int(dataset.cardinality()), classes)
@@ -190,6 +198,7 @@ def calibrate(judge: Judge) -> dict:
     rows = {
         f"real ({n} resampled without replacement)": real,
         "real, hue shifted by 0.1 (36 deg)": hue,
+        "real, mirrored left-right": real[:, :, ::-1],
         **{f"real blurred to {px} px and back": blurred(px) for px in sorted({size // 2, 16, 8}, reverse=True)},
         "collapsed: 8 real images repeated": np.resize(eight, (n,) + eight.shape[1:]),
         "uniform noise": rng.uniform(-1, 1, real.shape).astype(np.float32),
@@ -220,6 +229,41 @@ def print_calibration(calibration: dict, judge: Judge) -> None:
               + (f"{row['group_agreement']:.1%} |" if "group_agreement" in row else " |"))
 
 
+class ExtraEMAs:
+    """Bias-corrected averages of G's trainable weights at other decays than the run's EMA,
+    updated once a compiled call (`steps` steps: decay**steps), scored with the raw weights'
+    batch-norm statistics as the run's own EMA is."""
+
+    def __init__(self, generator, decays, steps: int):
+        import numpy as np
+
+        self.generator, self.steps, self.calls = generator, steps, 0
+        self.sums = {float(d): [np.zeros(w.shape, np.float32) for w in generator.trainable_weights]
+                     for d in decays}
+
+    def update(self, batch=None, logs=None) -> None:
+        self.calls += 1
+        current = [w.numpy().astype("float32") for w in self.generator.trainable_weights]
+        for decay, sums in self.sums.items():
+            k = decay ** self.steps
+            for s, w in zip(sums, current):
+                s *= k
+                s += (1 - k) * w
+
+    def generate(self, gan, decay: float, *args, **kwargs):
+        """`gan.generate(*args, use_ema=False, ...)` with the `decay` average in G, then G restored."""
+        weights = self.generator.trainable_weights
+        raw = [w.numpy() for w in weights]
+        correction = 1 - decay ** (self.steps * self.calls)
+        for w, s in zip(weights, self.sums[decay]):
+            w.assign(s / correction)
+        try:
+            return gan.generate(*args, use_ema=False, **kwargs)
+        finally:
+            for w, r in zip(weights, raw):
+                w.assign(r)
+
+
 class Run:
     """One recipe and seed, trained from score to score so that runs can take turns."""
 
@@ -233,6 +277,9 @@ class Run:
         self.batches = int(self.dataset.cardinality())
         self.callbacks = [*callbacks, keras.callbacks.LambdaCallback(on_epoch_begin=self._begin,
                                                                      on_epoch_end=self._end)]
+        self.extra = ExtraEMAs(self.gan.generator, FLAGS.extra_ema, self.flags["steps_per_execution"])
+        if FLAGS.extra_ema:
+            self.callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=self.extra.update))
         self.curve, self.epoch, self.trained, self.last_score, self.done = [], 0, 0.0, 0.0, False
         self.name = f"{recipe}_seed{seed}"
 
@@ -259,6 +306,9 @@ class Run:
             if self.gan.generator_ema:  # the raw weights of the same run, for the EMA's share
                 raw = self.gan.generate(FLAGS.num_samples, seed=123, labels=asked, use_ema=False)
                 score["fid_raw"] = self.judge(raw)["fid"]
+            for decay in self.extra.sums:
+                extra = self.extra.generate(self.gan, decay, FLAGS.num_samples, seed=123, labels=asked)
+                score[f"fid_ema{decay:g}"] = self.judge(extra, asked)["fid"]
             steps = (epoch + 1) * self.batches
             self.curve.append({"seconds": round(self.trained, 1), "epoch": epoch + 1, "steps": steps} | score)
             self.last_score = self.trained
@@ -266,6 +316,7 @@ class Run:
                   f"steps/s  FID {score['fid']:7.1f} (raw {score.get('fid_raw', score['fid']):7.1f})  "
                   f"subgroups {score['subgroups']:>3}  dup {score['duplicate_rate']:.3f}  "
                   f"D(x) {score['d_real']:.2f} D(G(z)) {score['d_fake']:.2f}"
+                  + "".join(f"  EMA {d:g}: {score[f'fid_ema{d:g}']:.1f}" for d in self.extra.sums)
                   + (f"  groups {score['group_agreement']:.1%}" if asked is not None else ""), flush=True)
         if self.done:  # conditional: one group a row
             count = 8 * self.gan.num_classes if self.gan.num_classes else GRID_SIZE

@@ -108,13 +108,16 @@ def color_quality_tables(result: dict, name: str) -> list:
                          "duplicate_rate": _fmt(final.get("duplicate_rate"), 3),
                          "group_agreement": _percent(final.get("group_agreement")),
                          "seconds": _fmt(final.get("seconds"), 0), "steps": _fmt(final.get("steps")),
-                         "steps_per_s": _fmt(r.get("steps_per_s"))})
+                         "steps_per_s": _fmt(r.get("steps_per_s")),
+                         **{k: _fmt(v) for k, v in final.items() if k.startswith("fid_ema")}})
         labels = {"recipe": "recipe", "seed": "seed", "fid": "final judge-FID", "fid_raw": "raw-weight FID",
                   "best": "best FID (at s)", "subgroups": "subgroups", "duplicate_rate": "dup rate",
                   "seconds": "train s", "steps": "steps", "steps_per_s": "steps/s"}
         commands = sorted({r.get("command") for r in runs if r.get("command")})
         columns = [{"key": k, "label": v} for k, v in labels.items()]
         columns[7:7] = _agreement_column(r.get("final") or {} for r in runs)
+        extra = sorted({k for r in runs for k in (r.get("final") or {}) if k.startswith("fid_ema")})
+        columns[4:4] = [{"key": k, "label": f"FID, EMA {k[7:]}"} for k in extra]  # --extra_ema
         tables.append(dict(base, title=f"Recipes at {size} px, {_fmt(result.get('budget_s'), 0)} training s each",
                            command="; ".join(commands) or "python benchmarks/color_quality.py",
                            columns=columns, rows=rows))
