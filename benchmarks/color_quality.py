@@ -99,6 +99,7 @@ RECIPES = {
     "defaults_lr4e4": {"lr": 4e-4},                               # both networks
     # G's channels where its pixels are few: 4x4x128, 8x8x128, 16x16x64, 32x32x32.
     "defaults_g_taper": {"width": 128, "d_width": 32, "g_widths": ["128", "64", "32"]},
+    "defaults_g_taper_lr4e4": {"width": 128, "d_width": 32, "g_widths": ["128", "64", "32"], "lr": 4e-4},
     # The color recipe before batch 16 and mirroring (sweep 6 measured both on it).
     "color_b32": {"batch_size": 32, "mirror": False},
 }
