@@ -71,6 +71,8 @@ DIFFAUGMENT = {"augment": "diffaugment", "augment_policy": "color,translation,cu
 # The DCGAN pair: --recipe=none (since 32836fa the example picks `color` for color images).
 DCGAN = {"recipe": "none"}
 SN_HINGE_DA = DCGAN | {"d_norm": "spectral", "loss": "hinge"} | DIFFAUGMENT
+# G's channels where its pixels are few: 4x4x128, 8x8x128, 16x16x64, 32x32x32.
+G_TAPER = {"width": 128, "d_width": 32, "g_widths": ["128", "64", "32"]}
 # A recipe adds its flags to the example's defaults of the day; every result records them all.
 RECIPES = {
     "defaults": {},                                               # since 32836fa: `color`
@@ -97,9 +99,8 @@ RECIPES = {
     "defaults_spe70": {"steps_per_execution": 70},                # half an epoch a call
     "defaults_da_cosine": DIFFAUGMENT | {"lr_decay": "cosine", "epochs": 145},  # DiffAugment: ~23 steps/s
     "defaults_lr4e4": {"lr": 4e-4},                               # both networks
-    # G's channels where its pixels are few: 4x4x128, 8x8x128, 16x16x64, 32x32x32.
-    "defaults_g_taper": {"width": 128, "d_width": 32, "g_widths": ["128", "64", "32"]},
-    "defaults_g_taper_lr4e4": {"width": 128, "d_width": 32, "g_widths": ["128", "64", "32"], "lr": 4e-4},
+    "defaults_g_taper": G_TAPER,
+    "defaults_g_taper_lr4e4": G_TAPER | {"lr": 4e-4},
     # The color recipe before batch 16 and mirroring (sweep 6 measured both on it).
     "color_b32": {"batch_size": 32, "mirror": False},
 }
