@@ -62,12 +62,23 @@ def test_widths_follow_the_cifar_and_imagenet_designs():
         assert tuple(relu.output.shape[1:3]) == (h, w)
 
 
-def test_generator_widths_override_the_design():
-    g = tfgan_kit.resnet_generator((32, 32, 3), LATENT, width=24, widths=(24, 12, 6))
-    assert _convs(g) == [24, 24, 12, 12, 6, 6, 3]  # two 3x3 convolutions a block, then the image's
+def test_min_width_tapers_both_networks_at_any_size():
+    # 32 px: G's blocks halve 128 down to 32 towards the image; D at width 32 stays at 32.
+    g = tfgan_kit.resnet_generator((32, 32, 3), LATENT, width=128, min_width=32)
+    assert _convs(g) == [128, 128, 64, 64, 32, 32, 3]  # two 3x3 convolutions a block, then the image's
     assert g(keras.random.normal((2, LATENT), seed=0)).shape == (2, 32, 32, 3)
-    with pytest.raises(ValueError, match="expected 3 positive channel counts at 32 px"):
-        tfgan_kit.resnet_generator((32, 32, 3), LATENT, widths=(24, 12))
+    d = tfgan_kit.resnet_discriminator((32, 32, 3), width=32, min_width=32)
+    assert set(_convs(d)) == {32}
+    # 64 px: the floor replaces the ImageNet design's width / 16 (8 channels); the halvings
+    # are the blocks nearest the image, as in that design.
+    g64 = tfgan_kit.resnet_generator((64, 64, 3), LATENT, width=128, min_width=32)
+    assert _convs(g64)[:-1:2] == [128, 128, 64, 32]
+    d64 = tfgan_kit.resnet_discriminator((64, 64, 3), width=32, min_width=32)
+    assert set(_convs(d64)) == {32}
+    # Widths that are not powers of two keep the design's halvings.
+    assert _convs(tfgan_kit.resnet_discriminator((64, 64, 3), width=24))[1::2] == [1, 3, 6, 12, 24]
+    with pytest.raises(ValueError, match="min_width=0; expected >= 1"):
+        tfgan_kit.resnet_generator((32, 32, 3), LATENT, min_width=0)
 
 
 def test_discriminator_is_spectrally_normalized_throughout_and_generator_batch_normalized():

@@ -6,7 +6,8 @@ global sum of its last features. D has spectral normalization on every convoluti
 dense layer and embedding, and no other normalization; G has batch normalization.
 Any size 4 * 2**k >= 16 works (16, 256, ...), in one of two designs, as in the paper:
 up to 32 px the CIFAR-10 one (every block has the same width), from 64 px the
-ImageNet one (widths halve towards the image, down to `width / 16`).
+ImageNet one (widths halve towards the image, down to `width / 16`). `min_width`
+sets that floor at any size: where pixels are many, channels cost most.
 
 With `num_classes`, G normalizes with class-conditional batch normalization and D
 adds the projection <embed(label), h> to its logit (Miyato & Koyama 2018).
@@ -42,11 +43,17 @@ def _doublings(size: int) -> int:
     return size.bit_length() - 3  # 4 * 2**k = size.
 
 
-def _widths(width: int, num_blocks: int, size: int):
-    """Output channels of D's blocks, image end first: G's up blocks use them reversed."""
-    if size <= 32:  # CIFAR-10 design: one width throughout.
-        return [width] * num_blocks
-    return [max(width >> max(0, 4 - i), 1) for i in range(num_blocks)]
+def _widths(width: int, num_blocks: int, size: int, min_width: Optional[int]):
+    """Output channels of D's blocks, image end first (G's up blocks use them reversed):
+    `width` halved towards the image down to `min_width`, by default `width` up to 32 px
+    (the CIFAR-10 design: one width) and `width / 16` from 64 px (the ImageNet design)."""
+    if min_width is None:
+        min_width = width if size <= 32 else max(width // 16, 1)
+    if min_width < 1:
+        raise ValueError(f"The ResNet networks received min_width={min_width}; expected >= 1 channel.")
+    floor = min(min_width, width)
+    halvings = (width // floor).bit_length() - 1
+    return [max(width >> max(0, halvings - i), floor) for i in range(num_blocks)]
 
 
 def _residual_init():
@@ -100,7 +107,7 @@ def resnet_generator(
     latent_dim: int = 128,
     width: Optional[int] = None,
     num_classes: Optional[int] = None,
-    widths: Optional[Sequence[int]] = None,
+    min_width: Optional[int] = None,
     name: str = "generator",
 ) -> keras.Model:
     """SNGAN ResNet generator: project z to 4x4 features, then residual blocks double them.
@@ -122,18 +129,19 @@ def resnet_generator(
         image_shape: `(size, size, channels)` with size `4 * 2**k >= 16`:
             16, 32 (3 up blocks), 64 (4), 128 (5), 256, ... Any channel count.
         latent_dim: size of z. Defaults to 128.
-        width: channels of the 4x4 map. Up to 32 px every block has `width`
-            channels; from 64 px each block halves them, down to `width / 16` in
-            the last. Defaults to `None`: 256 up to 32 px, 1024 from 64 px (the paper's).
+        width: channels of the 4x4 map and of the blocks until they halve towards
+            the image (see `min_width`). Defaults to `None`: 256 up to 32 px, 1024
+            from 64 px (the paper's).
         num_classes: makes the generator conditional: inputs `[z, labels]`. Every
             batch norm in the blocks is then class-conditional (a learned per-class
             gain and bias after the normalization, as in the SNGAN projection
             paper), which conditions every resolution, rather than a label
             embedding concatenated to z. Defaults to `None`.
-        widths: channels of each up block's output, from the 8x8 one to the
-            image-sized one (one per doubling), instead of the design's; e.g.
-            `(128, 64, 32)` at 32 px spends channels where pixels are few.
-            Defaults to `None`: the design's.
+        min_width: the fewest channels of a block: the blocks nearest the image
+            halve `width` down to it, e.g. `width=128, min_width=32` at 32 px gives
+            blocks of 128, 64 and 32 channels at 8, 16 and 32 px, which spends
+            channels where pixels are few. Defaults to `None`: `width` up to 32 px
+            (one width throughout), `width / 16` from 64 px.
         name: model name. Defaults to `"generator"`.
 
     Examples:
@@ -150,12 +158,7 @@ def resnet_generator(
     labels = label_input(num_classes)
     h = layers.Dense(4 * 4 * width)(z)
     h = layers.Reshape((4, 4, width))(h)
-    if widths is None:
-        widths = list(reversed(_widths(width, num_blocks, size)))
-    elif len(widths) != num_blocks or min(widths) < 1:
-        raise ValueError(f"resnet_generator received widths={tuple(widths)}; expected {num_blocks} "
-                         f"positive channel counts at {size} px (one per up block).")
-    for filters in widths:
+    for filters in reversed(_widths(width, num_blocks, size, min_width)):
         h = _up_block(h, filters, labels, num_classes)
     h = layers.ReLU()(layers.BatchNormalization()(h))
     h = layers.Conv2D(channels, 3, padding="same")(h)
@@ -169,6 +172,7 @@ def resnet_discriminator(
     width: Optional[int] = None,
     num_classes: Optional[int] = None,
     pack: int = 1,
+    min_width: Optional[int] = None,
     name: str = "discriminator",
 ) -> keras.Model:
     """SNGAN ResNet discriminator: spectrally normalized residual blocks down to a logit.
@@ -191,15 +195,17 @@ def resnet_discriminator(
     Args:
         image_shape: `(size, size, channels)` with size `4 * 2**k >= 16`
             (16, 32, 64, 128, 256, ...). Any channel count.
-        width: channels of the last blocks. Up to 32 px every block has `width`
-            channels; from 64 px the first has `width / 16` and each block doubles
-            them up to `width`. Defaults to `None`: 128 up to 32 px, 1024 from 64 px.
+        width: channels of the last blocks; the first has `min_width` and each
+            block doubles them up to `width`. Defaults to `None`: 128 up to 32 px,
+            1024 from 64 px.
         num_classes: makes the discriminator conditional: inputs `[images,
             labels]`; the label enters by projection (Miyato & Koyama 2018):
             logit = dense(h) + <embed(label), h> on the pooled features h.
             Defaults to `None`.
         pack: samples D judges together (`Pack`, PacGAN): D's logits then have
             `batch / pack` rows. Defaults to 1 (no packing).
+        min_width: channels of the first block. Defaults to `None`: `width` up to
+            32 px (one width throughout), `width / 16` from 64 px.
         name: model name. Defaults to `"discriminator"`.
 
     Examples:
@@ -225,7 +231,7 @@ def resnet_discriminator(
         halvings, extra = _doublings(size) - 1, 2
     else:
         halvings, extra = _doublings(size), 1
-    widths = _widths(width, halvings + extra, size)
+    widths = _widths(width, halvings + extra, size, min_width)
     images = keras.Input((size, size, channels), name="images")
     labels = label_input(num_classes)
     h = _optimized_block(packed(images, pack, num_classes), widths[0])
