@@ -65,14 +65,15 @@ TRAINING_FLAGS = ("networks", "batch_size", "latent_dim", "width", "lr", "lr_dec
                   "d_width", "d_dropout", "d_norm", "g_steps", "minibatch", "pack", "augment",
                   "augment_policy", "ada_kimg", "r1_gamma", "r2_gamma", "label_smoothing", "loss",
                   "steps_per_execution", "precision", "ema_decay", "ema_start_step", "d_lr_multiplier",
-                  "labels", "conditioning", "recipe", "mirror", "g_widths")
+                  "labels", "conditioning", "recipe", "mirror", "min_width")
 SNGAN = {"networks": "resnet", "loss": "hinge", "beta1": 0.0, "beta2": 0.9, "lr": 2e-4}
 DIFFAUGMENT = {"augment": "diffaugment", "augment_policy": "color,translation,cutout"}
 # The DCGAN pair: --recipe=none (since 32836fa the example picks `color` for color images).
 DCGAN = {"recipe": "none"}
 SN_HINGE_DA = DCGAN | {"d_norm": "spectral", "loss": "hinge"} | DIFFAUGMENT
 # G's channels where its pixels are few: 4x4x128, 8x8x128, 16x16x64, 32x32x32.
-G_TAPER = {"width": 128, "d_width": 32, "g_widths": ["128", "64", "32"]}
+G_TAPER = {"width": 128, "d_width": 32, "min_width": 32}
+SNGAN_W32 = {"width": 32, "d_width": 32, "min_width": 32, "lr": 2e-4}
 # A recipe adds its flags to the example's defaults of the day; every result records them all.
 RECIPES = {
     "defaults": {},                                               # since 32836fa: `color`
@@ -99,10 +100,13 @@ RECIPES = {
     "defaults_spe70": {"steps_per_execution": 70},                # half an epoch a call
     "defaults_da_cosine": DIFFAUGMENT | {"lr_decay": "cosine", "epochs": 145},  # DiffAugment: ~23 steps/s
     "defaults_lr4e4": {"lr": 4e-4},                               # both networks
+    # Since the tapered G with lr 4e-4 became the color recipe, these two are `defaults`.
     "defaults_g_taper": G_TAPER,
     "defaults_g_taper_lr4e4": G_TAPER | {"lr": 4e-4},
-    # The color recipe before batch 16 and mirroring (sweep 6 measured both on it).
-    "color_b32": {"batch_size": 32, "mirror": False},
+    # The color recipe before: SNGAN's CIFAR widths (32 throughout) at lr 2e-4, batch 16 mirrored,
+    # and before that at batch 32 unmirrored (sweep 6 measured both changes on it).
+    "color_w32": SNGAN_W32,
+    "color_b32": SNGAN_W32 | {"batch_size": 32, "mirror": False},
 }
 
 
@@ -121,7 +125,7 @@ def recipe_flags(name: str, image_size: int) -> dict:
 
 def command(name: str, source: str, image_size: int) -> str:
     """The example's command line that trains recipe `name`."""
-    shown = "".join(f" --{k}={','.join(v) if isinstance(v, list) else v}" for k, v in RECIPES[name].items())
+    shown = "".join(f" --{k}={v}" for k, v in RECIPES[name].items())
     return f"python examples/train_dcgan.py --dataset=folder:{source} --image_size={image_size}{shown}"
 
 

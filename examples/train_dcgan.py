@@ -30,12 +30,14 @@ RECIPES = {
     # dropout, two G updates per D update). On Stacked MNIST: 1,000 modes in 8,000 steps.
     "pacgan": {"pack": 2, "width": 64, "latent_dim": 100, "d_norm": "batch", "d_dropout": 0.0,
                "g_steps": 2} | STACKED,
-    # SNGAN's ResNet pair (spectral-norm D) with hinge loss and Adam(2e-4, 0.0, 0.9): on 4,495
-    # color emoji at 32 px it learns where the DCGAN pair collapses. Batch 16 with mirrored
-    # images (~1.6x the steps a second of batch 32 on 2 CPU cores) ends 900 training s at
-    # judge-FID 41.7, 27.1, 37.9 on 3 seeds, batch 32 at 41.2, 47.0, 41.9 (benchmarks/color_quality.py).
-    "color": {"networks": "resnet", "loss": "hinge", "beta1": 0.0, "beta2": 0.9, "batch_size": 16,
-              "mirror": True},
+    # SNGAN's ResNet pair (spectral-norm D) with hinge loss and Adam(beta 0.0, 0.9): on 4,495
+    # color emoji at 32 px it learns where the DCGAN pair collapses. Sized for 2 CPU cores:
+    # batch 16 on mirrored images, G's channels where its pixels are few (4x4x128 to 32x32x32),
+    # a D of 32 channels, learning rate 4e-4. It ends 900 training s at judge-FID 27.5, 29.6, 25.0
+    # on 3 seeds; SNGAN's CIFAR widths (32 throughout, lr 2e-4) at batch 32 ended at 41.2, 47.0,
+    # 41.9 (benchmarks/color_quality.py; real emoji blurred to 16 px: 73.5).
+    "color": {"networks": "resnet", "loss": "hinge", "lr": 4e-4, "beta1": 0.0, "beta2": 0.9,
+              "batch_size": 16, "mirror": True, "width": 128, "d_width": 32, "min_width": 32},
 }
 
 flags.DEFINE_string("dataset", "digits", "digits | <tfds name> | idx:<dir> | npz:<file> | folder:<dir>.")
@@ -71,8 +73,10 @@ flags.DEFINE_enum("lr_decay", "none", ["none", "cosine"], "cosine: both learning
                   "over the run's --epochs (Keras' CosineDecay, per step).")
 flags.DEFINE_float("beta1", 0.5, "Adam beta_1 of both networks.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("beta2", 0.999, "Adam beta_2 of both networks.", lower_bound=0.0, upper_bound=1.0)
-flags.DEFINE_list("g_widths", None, "resnet networks: G's up-block channels, 8x8 block first (e.g. "
-                  "128,64,32 at 32 px); --width is then the 4x4 map's. Default: --width throughout.")
+flags.DEFINE_integer("min_width", None, "resnet networks: the fewest channels of a block; blocks near "
+                     "the image halve --width (D: --d_width) down to it, e.g. --width=128 --min_width=32: "
+                     "G's 8, 16, 32 px blocks have 128, 64, 32. Default: --width up to 32 px, 1/16 of "
+                     "it from 64 px.", lower_bound=1)
 flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e.g. a quarter of it).",
                      lower_bound=1)
 flags.DEFINE_float("d_dropout", 0.0, "D's dropout after each hidden layer (dcgan networks). 0: "
@@ -184,10 +188,10 @@ def build_gan(image_shape, batches: int, classes: int | None = None, norm: str =
 
     if FLAGS.networks == "resnet":
         generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
-                                               num_classes=classes,
-                                               widths=FLAGS.g_widths and [int(w) for w in FLAGS.g_widths])
+                                               num_classes=classes, min_width=FLAGS.min_width)
         discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width,
-                                                       pack=FLAGS.pack, num_classes=classes)
+                                                       pack=FLAGS.pack, num_classes=classes,
+                                                       min_width=FLAGS.min_width)
     else:
         generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
                                               norm=norm, num_classes=classes)

@@ -78,6 +78,7 @@ def test_train_dcgan_on_a_folder_of_mixed_photos(tmp_path, networks):
     assert "Recipe: color (--recipe=auto, images 32x32x3)" in result.stdout
     gan = keras.models.load_model(out / "gan.keras")
     assert gan.loss_name == "hinge" and float(gan.d_optimizer.beta_1) == 0.0
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(4e-4)  # the recipe's, not the flag's 2e-4
     # 40 readable photos: the recipe's batch 16 reloads the data (2 batches, not batch 32's 1);
     # --batch_size=8 wins over it (5).
     assert int(gan.d_optimizer.iterations) == (5 if networks == "dcgan" else 2)
