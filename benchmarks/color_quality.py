@@ -103,6 +103,8 @@ RECIPES = {
     # Since the tapered G with lr 4e-4 became the color recipe, these two are `defaults`.
     "defaults_g_taper": G_TAPER,
     "defaults_g_taper_lr4e4": G_TAPER | {"lr": 4e-4},
+    # D's channels where its pixels are few too: 32 at the image, doubling to 128 (--width).
+    "defaults_d_taper": {"d_width": 128},
     # The color recipe before: SNGAN's CIFAR widths (32 throughout) at lr 2e-4, batch 16 mirrored,
     # and before that at batch 32 unmirrored (sweep 6 measured both changes on it).
     "color_w32": SNGAN_W32,
