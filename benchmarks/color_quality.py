@@ -105,6 +105,8 @@ RECIPES = {
     "defaults_g_taper_lr4e4": G_TAPER | {"lr": 4e-4},
     # D's channels where its pixels are few too: 32 at the image, doubling to 128 (--width).
     "defaults_d_taper": {"d_width": 128},
+    "defaults_d_taper_lr2e4": {"d_width": 128, "lr": 2e-4},
+    "defaults_d_taper_b32": {"d_width": 128, "batch_size": 32},
     # The color recipe before: SNGAN's CIFAR widths (32 throughout) at lr 2e-4, batch 16 mirrored,
     # and before that at batch 32 unmirrored (sweep 6 measured both changes on it).
     "color_w32": SNGAN_W32,
