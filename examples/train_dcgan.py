@@ -85,7 +85,8 @@ flags.DEFINE_float("d_dropout", 0.0, "D's dropout after each hidden layer (dcgan
                    lower_bound=0.0, upper_bound=0.99)
 flags.DEFINE_enum("d_norm", "none", ["none", "batch", "layer", "spectral"],
                   "D's normalization after its first layer (dcgan networks; PacGAN's D uses batch).")
-flags.DEFINE_integer("g_steps", 1, "Generator updates per discriminator update.", lower_bound=1)
+flags.DEFINE_integer("d_steps", 1, "Discriminator updates a batch (SNGAN's n_dis: 5).", lower_bound=1)
+flags.DEFINE_integer("g_steps", 1, "Generator updates a batch.", lower_bound=1)
 flags.DEFINE_enum("minibatch", "none", ["none", "stddev"], "stddev: D sees each batch's spread "
                   "(MinibatchStdDev), which lets it catch a generator that lacks variety.")
 flags.DEFINE_integer("pack", 1, "D judges this many samples together (PacGAN); the batch size "
@@ -202,13 +203,15 @@ def build_gan(image_shape, batches: int, classes: int | None = None, norm: str =
     gan = tfgan_kit.GAN(generator, discriminator, latent_dim=FLAGS.latent_dim, num_classes=classes,
                         seed=FLAGS.seed)
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr * FLAGS.d_lr_multiplier, batches),
+        d_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr * FLAGS.d_lr_multiplier,
+                                                        batches * FLAGS.d_steps),
                                           beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
         g_optimizer=keras.optimizers.Adam(learning_rate(FLAGS.lr, batches * FLAGS.g_steps),
                                           beta_1=FLAGS.beta1, beta_2=FLAGS.beta2),
         loss=FLAGS.loss,
         r1_gamma=FLAGS.r1_gamma,
         r2_gamma=FLAGS.r2_gamma,
+        d_steps=FLAGS.d_steps,
         g_steps=FLAGS.g_steps,
         label_smoothing=FLAGS.label_smoothing,
         steps_per_execution=FLAGS.steps_per_execution,

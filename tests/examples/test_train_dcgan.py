@@ -19,7 +19,7 @@ def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), "--epochs=2",
          "--limit=256", f"--output_dir={out}", "--width=8", "--latent_dim=16", "--lr_decay=cosine", "--pack=2",
-         "--g_steps=2", "--d_norm=batch", "--d_dropout=0.3"],
+         "--d_steps=3", "--g_steps=2", "--d_norm=batch", "--d_dropout=0.3"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -33,9 +33,9 @@ def test_train_dcgan_writes_grids_curves_checkpoint_and_metrics(tmp_path):
     d_layers = [type(layer).__name__ for layer in gan.discriminator.layers]
     assert [layer.num for layer in gan.discriminator.layers if isinstance(layer, tfgan_kit.Pack)] == [2]
     assert "BatchNormalization" in d_layers and "Dropout" in d_layers  # --d_norm, --d_dropout
-    # 8 batches of 32 x 2 epochs, G twice a batch (--g_steps=2), in calls of 10 steps cut short
-    # by each epoch's end: each schedule cooled to 0 at its end.
-    for optimizer, updates in ((gan.d_optimizer, 16), (gan.g_optimizer, 32)):
+    # 8 batches of 32 x 2 epochs, D thrice and G twice a batch (--d_steps=3 --g_steps=2), in
+    # calls of 10 steps cut short by each epoch's end: each schedule cooled to 0 at its end.
+    for optimizer, updates in ((gan.d_optimizer, 48), (gan.g_optimizer, 32)):
         assert int(optimizer.iterations) == updates
         assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == updates
         assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
