@@ -62,7 +62,7 @@ CREDIT = "emoji: OpenMoji (CC BY-SA 4.0)"
 GRID_SEED, GRID_SIZE = 0, 64
 # The example's flags that shape training; `defaults` is their declared defaults.
 TRAINING_FLAGS = ("networks", "batch_size", "latent_dim", "width", "lr", "lr_decay", "beta1", "beta2",
-                  "d_width", "d_dropout", "d_norm", "g_steps", "minibatch", "pack", "augment",
+                  "d_width", "d_dropout", "d_norm", "d_steps", "g_steps", "minibatch", "pack", "augment",
                   "augment_policy", "ada_kimg", "r1_gamma", "r2_gamma", "label_smoothing", "loss",
                   "steps_per_execution", "precision", "ema_decay", "ema_start_step", "d_lr_multiplier",
                   "labels", "conditioning", "recipe", "mirror", "min_width")
@@ -107,6 +107,7 @@ RECIPES = {
     "defaults_d_taper": {"d_width": 128},
     "defaults_d_taper_lr2e4": {"d_width": 128, "lr": 2e-4},
     "defaults_d_taper_b32": {"d_width": 128, "batch_size": 32},
+    "defaults_d_taper_d2": {"d_width": 128, "d_steps": 2},       # D twice a batch (SNGAN: 5)
     # The color recipe before: SNGAN's CIFAR widths (32 throughout) at lr 2e-4, batch 16 mirrored,
     # and before that at batch 32 unmirrored (sweep 6 measured both changes on it).
     "color_w32": SNGAN_W32,
