@@ -108,6 +108,7 @@ RECIPES = {
     "defaults_d_taper_lr2e4": {"d_width": 128, "lr": 2e-4},
     "defaults_d_taper_b32": {"d_width": 128, "batch_size": 32},
     "defaults_d_taper_d2": {"d_width": 128, "d_steps": 2},       # D twice a batch (SNGAN: 5)
+    "defaults_d_taper_d3": {"d_width": 128, "d_steps": 3},
     # The color recipe before: SNGAN's CIFAR widths (32 throughout) at lr 2e-4, batch 16 mirrored,
     # and before that at batch 32 unmirrored (sweep 6 measured both changes on it).
     "color_w32": SNGAN_W32,
