@@ -73,6 +73,8 @@ DCGAN = {"recipe": "none"}
 SN_HINGE_DA = DCGAN | {"d_norm": "spectral", "loss": "hinge"} | DIFFAUGMENT
 # G's channels where its pixels are few: 4x4x128, 8x8x128, 16x16x64, 32x32x32.
 G_TAPER = {"width": 128, "d_width": 32, "min_width": 32}
+# D's channels where its pixels are few too: 32 at the image (--min_width), doubling to 128.
+D_TAPER = {"d_width": 128}
 SNGAN_W32 = {"width": 32, "d_width": 32, "min_width": 32, "lr": 2e-4}
 # A recipe adds its flags to the example's defaults of the day; every result records them all.
 RECIPES = {
@@ -103,12 +105,11 @@ RECIPES = {
     # Since the tapered G with lr 4e-4 became the color recipe, these two are `defaults`.
     "defaults_g_taper": G_TAPER,
     "defaults_g_taper_lr4e4": G_TAPER | {"lr": 4e-4},
-    # D's channels where its pixels are few too: 32 at the image, doubling to 128 (--width).
-    "defaults_d_taper": {"d_width": 128},
-    "defaults_d_taper_lr2e4": {"d_width": 128, "lr": 2e-4},
-    "defaults_d_taper_b32": {"d_width": 128, "batch_size": 32},
-    "defaults_d_taper_d2": {"d_width": 128, "d_steps": 2},       # D twice a batch (SNGAN: 5)
-    "defaults_d_taper_d3": {"d_width": 128, "d_steps": 3},
+    "defaults_d_taper": D_TAPER,
+    "defaults_d_taper_lr2e4": D_TAPER | {"lr": 2e-4},
+    "defaults_d_taper_b32": D_TAPER | {"batch_size": 32},
+    "defaults_d_taper_d2": D_TAPER | {"d_steps": 2},              # D twice a batch (SNGAN: 5)
+    "defaults_d_taper_d3": D_TAPER | {"d_steps": 3},
     # The color recipe before: SNGAN's CIFAR widths (32 throughout) at lr 2e-4, batch 16 mirrored,
     # and before that at batch 32 unmirrored (sweep 6 measured both changes on it).
     "color_w32": SNGAN_W32,
