@@ -65,7 +65,7 @@ TRAINING_FLAGS = ("networks", "batch_size", "latent_dim", "width", "lr", "lr_dec
                   "d_width", "d_dropout", "d_norm", "d_steps", "g_steps", "minibatch", "pack", "augment",
                   "augment_policy", "ada_kimg", "r1_gamma", "r2_gamma", "label_smoothing", "loss",
                   "steps_per_execution", "precision", "ema_decay", "ema_start_step", "d_lr_multiplier",
-                  "labels", "conditioning", "recipe", "mirror", "min_width")
+                  "labels", "conditioning", "recipe", "mirror", "min_width", "output_skips")
 SNGAN = {"networks": "resnet", "loss": "hinge", "beta1": 0.0, "beta2": 0.9, "lr": 2e-4}
 DIFFAUGMENT = {"augment": "diffaugment", "augment_policy": "color,translation,cutout"}
 # The DCGAN pair: --recipe=none (since 32836fa the example picks `color` for color images).
@@ -110,6 +110,9 @@ RECIPES = {
     "defaults_d_taper_b32": D_TAPER | {"batch_size": 32},
     "defaults_d_taper_d2": D_TAPER | {"d_steps": 2},              # D twice a batch (SNGAN: 5)
     "defaults_d_taper_d3": D_TAPER | {"d_steps": 3},
+    "defaults_d_taper_d2_mw16": D_TAPER | {"d_steps": 2, "min_width": 16},  # 16 channels at 64 px
+    "defaults_d_taper_d2_skips": D_TAPER | {"d_steps": 2, "output_skips": True},  # StyleGAN2's skip G
+    "defaults_d_taper_ttur": D_TAPER | {"d_lr_multiplier": 2.0},  # D faster by lr, not by steps
     # The color recipe before: SNGAN's CIFAR widths (32 throughout) at lr 2e-4, batch 16 mirrored,
     # and before that at batch 32 unmirrored (sweep 6 measured both changes on it).
     "color_w32": SNGAN_W32,

@@ -77,6 +77,8 @@ flags.DEFINE_integer("min_width", None, "resnet networks: the fewest channels of
                      "the image halve --width (D: --d_width) down to it, e.g. --width=128 --min_width=32: "
                      "G's 8, 16, 32 px blocks have 128, 64, 32. Default: --width up to 32 px, 1/16 of "
                      "it from 64 px.", lower_bound=1)
+flags.DEFINE_bool("output_skips", False, "resnet networks: G adds an image from every resolution "
+                  "(StyleGAN2's skip generator) instead of drawing it at the end.")
 flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e.g. a quarter of it).",
                      lower_bound=1)
 flags.DEFINE_float("d_dropout", 0.0, "D's dropout after each hidden layer (dcgan networks). 0: "
@@ -189,7 +191,8 @@ def build_gan(image_shape, batches: int, classes: int | None = None, norm: str =
 
     if FLAGS.networks == "resnet":
         generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
-                                               num_classes=classes, min_width=FLAGS.min_width)
+                                               num_classes=classes, min_width=FLAGS.min_width,
+                                               output_skips=FLAGS.output_skips)
         discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width,
                                                        pack=FLAGS.pack, num_classes=classes,
                                                        min_width=FLAGS.min_width)

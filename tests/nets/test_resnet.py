@@ -81,6 +81,26 @@ def test_min_width_tapers_both_networks_at_any_size():
         tfgan_kit.resnet_generator((32, 32, 3), LATENT, min_width=0)
 
 
+@pytest.mark.parametrize("num_classes", [None, 4])
+def test_output_skips_sum_an_image_from_every_resolution(num_classes):
+    g = tfgan_kit.resnet_generator((32, 32, 3), LATENT, width=16, num_classes=num_classes,
+                                   output_skips=True)
+    rgb = [l for l in g.layers if isinstance(l, keras.layers.Conv2D) and l.kernel_size == (1, 1)
+           and l.filters == 3]
+    assert [l.output.shape[1] for l in rgb] == [4, 8, 16, 32]  # One image a resolution, no conv3x3 image.
+    assert _convs(g)[-1] == 16
+    z = keras.random.normal((2, LATENT), seed=0)
+    inputs = [z, _labels([0, 3])] if num_classes else z
+    parts = keras.Model(g.inputs, [l.output for l in rgb])(inputs, training=False)
+    total = parts[0]
+    for part in parts[1:]:
+        total = keras.layers.UpSampling2D(2, interpolation="bilinear")(total) + part
+    np.testing.assert_allclose(g(inputs, training=False), np.tanh(total), atol=1e-5)
+    clone = keras.Model.from_config(g.get_config())
+    clone.set_weights(g.get_weights())
+    np.testing.assert_array_equal(clone(inputs, training=False), g(inputs, training=False))
+
+
 def test_discriminator_is_spectrally_normalized_throughout_and_generator_batch_normalized():
     g, d = _nets(32, num_classes=4)
     wrapped = [l.layer for l in d.layers if isinstance(l, keras.layers.SpectralNormalization)]

@@ -8,6 +8,7 @@ Any size 4 * 2**k >= 16 works (16, 256, ...), in one of two designs, as in the p
 up to 32 px the CIFAR-10 one (every block has the same width), from 64 px the
 ImageNet one (widths halve towards the image, down to `width / 16`). `min_width`
 sets that floor at any size: where pixels are many, channels cost most.
+`output_skips` makes G StyleGAN2's skip generator: an image from every resolution, summed.
 
 With `num_classes`, G normalizes with class-conditional batch normalization and D
 adds the projection <embed(label), h> to its logit (Miyato & Koyama 2018).
@@ -78,6 +79,15 @@ def _up_block(x, filters, labels, num_classes):
     return layers.Add()([h, shortcut])
 
 
+def _to_image(h, channels, image, labels, num_classes):
+    """StyleGAN2's output skip: BN -> ReLU -> conv1x1 to the image's channels, added to the
+    image so far upsampled (bilinear)."""
+    rgb = layers.Conv2D(channels, 1)(layers.ReLU()(normalize(h, "batch", labels, num_classes)))
+    if image is None:
+        return rgb
+    return layers.Add()([layers.UpSampling2D(2, interpolation="bilinear")(image), rgb])
+
+
 def _optimized_block(x, filters):
     """D's first block: conv3x3 -> ReLU -> conv3x3 -> avgpool, plus avgpool -> conv1x1."""
     h = _conv(filters, 3, spectral)(x)
@@ -108,6 +118,7 @@ def resnet_generator(
     width: Optional[int] = None,
     num_classes: Optional[int] = None,
     min_width: Optional[int] = None,
+    output_skips: bool = False,
     name: str = "generator",
 ) -> keras.Model:
     """SNGAN ResNet generator: project z to 4x4 features, then residual blocks double them.
@@ -142,6 +153,11 @@ def resnet_generator(
             blocks of 128, 64 and 32 channels at 8, 16 and 32 px, which spends
             channels where pixels are few. Defaults to `None`: `width` up to 32 px
             (one width throughout), `width / 16` from 64 px.
+        output_skips: StyleGAN2's "skip" generator: every resolution from 4x4
+            up adds its own image (BN -> ReLU -> conv1x1) to the upsampled sum
+            of the coarser ones, instead of one conv3x3 at the end. Coarse
+            resolutions then shape the picture early in training and the fine
+            ones add detail (Karras et al. 2020, section 4.1). Defaults to False.
         name: model name. Defaults to `"generator"`.
 
     Examples:
@@ -158,11 +174,15 @@ def resnet_generator(
     labels = label_input(num_classes)
     h = layers.Dense(4 * 4 * width)(z)
     h = layers.Reshape((4, 4, width))(h)
+    image = _to_image(h, channels, None, labels, num_classes) if output_skips else None
     for filters in reversed(_widths(width, num_blocks, size, min_width)):
         h = _up_block(h, filters, labels, num_classes)
-    h = layers.ReLU()(layers.BatchNormalization()(h))
-    h = layers.Conv2D(channels, 3, padding="same")(h)
-    images = layers.Activation("tanh", dtype="float32")(h)
+        if output_skips:
+            image = _to_image(h, channels, image, labels, num_classes)
+    if not output_skips:
+        h = layers.ReLU()(layers.BatchNormalization()(h))
+        image = layers.Conv2D(channels, 3, padding="same")(h)
+    images = layers.Activation("tanh", dtype="float32")(image)
     inputs = z if labels is None else [z, labels]
     return keras.Model(inputs, images, name=name)
 
