@@ -23,6 +23,14 @@ from absl import app, flags
 # The Stacked MNIST ones keep that benchmark's batch 64 and score the raw generator.
 STACKED = {"batch_size": 64, "ema_decay": 0.0}
 DATA_FLAGS = ("batch_size", "mirror")  # what the data pipeline reads: a recipe's reloads the data
+# SNGAN's ResNet pair (spectral-norm D) with hinge loss and Adam(beta 0.0, 0.9): on 4,495 color
+# emoji at 32 px it learns where the DCGAN pair collapses. Sized for 2 CPU cores: batch 16 on
+# mirrored images, G's channels where its pixels are few (4x4x128 to 32x32x32), a D of 32
+# channels, learning rate 4e-4. It ends 900 training s at judge-FID 27.5, 29.6, 25.0 on 3 seeds;
+# SNGAN's CIFAR widths (32 throughout, lr 2e-4) at batch 32 ended at 41.2, 47.0, 41.9
+# (benchmarks/color_quality.py; real emoji blurred to 16 px: 73.5).
+COLOR = {"networks": "resnet", "loss": "hinge", "lr": 4e-4, "beta1": 0.0, "beta2": 0.9,
+         "batch_size": 16, "mirror": True, "width": 128, "d_width": 32, "min_width": 32}
 RECIPES = {
     "r3gan": {"loss": "relativistic", "r1_gamma": 0.1, "r2_gamma": 0.1, "beta1": 0.0,
               "beta2": 0.99, "minibatch": "stddev", "d_dropout": 0.3} | STACKED,
@@ -30,22 +38,14 @@ RECIPES = {
     # dropout, two G updates per D update). On Stacked MNIST: 1,000 modes in 8,000 steps.
     "pacgan": {"pack": 2, "width": 64, "latent_dim": 100, "d_norm": "batch", "d_dropout": 0.0,
                "g_steps": 2} | STACKED,
-    # SNGAN's ResNet pair (spectral-norm D) with hinge loss and Adam(beta 0.0, 0.9): on 4,495
-    # color emoji at 32 px it learns where the DCGAN pair collapses. Sized for 2 CPU cores:
-    # batch 16 on mirrored images, G's channels where its pixels are few (4x4x128 to 32x32x32),
-    # a D of 32 channels, learning rate 4e-4. It ends 900 training s at judge-FID 27.5, 29.6, 25.0
-    # on 3 seeds; SNGAN's CIFAR widths (32 throughout, lr 2e-4) at batch 32 ended at 41.2, 47.0,
-    # 41.9 (benchmarks/color_quality.py; real emoji blurred to 16 px: 73.5).
-    "color": {"networks": "resnet", "loss": "hinge", "lr": 4e-4, "beta1": 0.0, "beta2": 0.9,
-              "batch_size": 16, "mirror": True, "width": 128, "d_width": 32, "min_width": 32},
+    "color": COLOR,
+    # From 64 px a step of `color` costs 3-4x as much and its samples fell onto a few shapes.
+    # Both networks at 16 channels by the image (1.7x the steps a second), D tapered like G (16
+    # to 128) and updated twice a batch, and a shorter EMA (at ~6 steps/s 0.999 lags): after 900
+    # training s judge-FID 55.9, 68.4, 81.1 on 3 seeds, where `color` was at 235.5 (real emoji
+    # blurred to 32 px and back: 87.7).
+    "color64": COLOR | {"min_width": 16, "d_width": 128, "d_steps": 2, "ema_decay": 0.995},
 }
-# From 64 px a step of `color` costs 3-4x as much and its samples fell onto a few shapes. Both
-# networks at 16 channels by the image (1.7x the steps a second), D tapered like G (16 to 128)
-# and updated twice a batch, and a shorter EMA (at ~6 steps/s 0.999 lags): after 900 training s
-# judge-FID 55.9, 68.4, 81.1 on 3 seeds, where `color` was at 235.5 (real emoji blurred to 32 px
-# and back: 87.7).
-RECIPES["color64"] = RECIPES["color"] | {"min_width": 16, "d_width": 128, "d_steps": 2,
-                                         "ema_decay": 0.995}
 
 flags.DEFINE_string("dataset", "digits", "digits | <tfds name> | idx:<dir> | npz:<file> | folder:<dir>.")
 flags.DEFINE_integer("image_size", None, "Center-crop and resize every image to this square size "
