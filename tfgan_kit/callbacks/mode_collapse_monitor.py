@@ -341,7 +341,7 @@ class ModeCollapseMonitor(keras.callbacks.Callback):
         if self.model.image_shape[-1] >= 3 and getattr(self.model, "loss_name", None) != "hinge":
             levers.append("for color images, SNGAN's ResNet pair with the hinge loss "
                           "(resnet_generator / resnet_discriminator, compile(loss='hinge'); "
-                          "train_dcgan.py --recipe=color)")
+                          "train_dcgan.py --recipe=color, or color64 from 64 px)")
         if not levers:
             return ""
         return f" Measured against early collapse: {'; '.join(levers)} (docs: Small data, Your own images)."
