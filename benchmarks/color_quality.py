@@ -65,7 +65,7 @@ TRAINING_FLAGS = ("networks", "batch_size", "latent_dim", "width", "lr", "lr_dec
                   "d_width", "d_dropout", "d_norm", "d_steps", "g_steps", "minibatch", "pack", "augment",
                   "augment_policy", "ada_kimg", "r1_gamma", "r2_gamma", "label_smoothing", "loss",
                   "steps_per_execution", "precision", "ema_decay", "ema_start_step", "d_lr_multiplier",
-                  "labels", "conditioning", "recipe", "mirror", "min_width", "output_skips")
+                  "labels", "conditioning", "recipe", "mirror", "min_width", "d_min_width", "output_skips")
 SNGAN = {"networks": "resnet", "loss": "hinge", "beta1": 0.0, "beta2": 0.9, "lr": 2e-4}
 DIFFAUGMENT = {"augment": "diffaugment", "augment_policy": "color,translation,cutout"}
 # The DCGAN pair: --recipe=none (since 32836fa the example picks `color` for color images).
@@ -99,6 +99,9 @@ RECIPES = {
     "defaults_cosine": {"lr_decay": "cosine", "epochs": 175},
     # At 64 px (color64) the learning rate's decay over 59 epochs ~ 2,700 s, the goal's 45 minutes.
     "defaults_cosine59": {"lr_decay": "cosine", "epochs": 59},
+    # At 64 px (color64: 16 channels by the image in both) one network twice as wide by the image.
+    "defaults_g_mw32": {"min_width": 32, "d_min_width": 16},
+    "defaults_d_mw32": {"d_min_width": 32},
     "defaults_g64": {"width": 64, "d_width": 32},                 # a wider G only
     "defaults_float32": {"precision": "float32"},                 # speed probes: steps/s
     "defaults_spe70": {"steps_per_execution": 70},                # half an epoch a call

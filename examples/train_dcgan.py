@@ -22,7 +22,6 @@ from absl import app, flags
 # Named recipes: flag values measured together (docs: Benchmarks).
 # The Stacked MNIST ones keep that benchmark's batch 64 and score the raw generator.
 STACKED = {"batch_size": 64, "ema_decay": 0.0}
-DATA_FLAGS = ("batch_size", "mirror")  # what the data pipeline reads: a recipe's reloads the data
 # SNGAN's ResNet pair (spectral-norm D) with hinge loss and Adam(beta 0.0, 0.9): on 4,495 color
 # emoji at 32 px it learns where the DCGAN pair collapses. Sized for 2 CPU cores: batch 16 on
 # mirrored images, G's channels where its pixels are few (4x4x128 to 32x32x32), a D of 32
@@ -87,6 +86,8 @@ flags.DEFINE_integer("min_width", None, "resnet networks: the fewest channels of
 flags.DEFINE_bool("output_skips", False, "resnet networks: G adds an image from every resolution "
                   "(StyleGAN2's skip generator) instead of drawing it at the end.")
 flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e.g. a quarter of it).",
+                     lower_bound=1)
+flags.DEFINE_integer("d_min_width", None, "resnet networks: D's --min_width when it differs from G's.",
                      lower_bound=1)
 flags.DEFINE_float("d_dropout", 0.0, "D's dropout after each hidden layer (dcgan networks). 0: "
                    "on MNIST a D without the TF tutorial's 0.3 was at FID 4.5 by epoch 30 (with it: "
@@ -205,7 +206,7 @@ def build_gan(image_shape, batches: int, classes: int | None = None, norm: str =
                                                output_skips=FLAGS.output_skips)
         discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width,
                                                        pack=FLAGS.pack, num_classes=classes,
-                                                       min_width=FLAGS.min_width)
+                                                       min_width=FLAGS.d_min_width or FLAGS.min_width)
     else:
         generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
                                               norm=norm, num_classes=classes)
@@ -293,20 +294,32 @@ def load_data(strategy):
         raise SystemExit(f"--pack={FLAGS.pack} needs a batch of whole packs on every replica, but each of "
                          f"the {strategy.num_replicas_in_sync} replicas gets {per_replica} images "
                          f"(--batch_size={FLAGS.batch_size}): use a multiple of {FLAGS.pack}.")
-    dataset = tfgan_kit.load_dataset(
-        FLAGS.dataset, batch_size=FLAGS.batch_size, seed=FLAGS.seed, limit=FLAGS.limit,
-        labels=FLAGS.labels, image_size=FLAGS.image_size, channels=FLAGS.channels and int(FLAGS.channels),
-        background=None if FLAGS.background.lower() == "none" else FLAGS.background,
-        skip_bad_files=FLAGS.skip_bad_files, mirror=FLAGS.mirror,
-    )
+    dataset = read_data(FLAGS.batch_size, mirror=FLAGS.mirror)
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
     return dataset
 
 
-def main(argv):
-    del argv
+def read_data(batch_size: int, mirror: bool = False, shuffle: bool = True):
+    """The flags' data in batches of `batch_size` (tfgan_kit.load_dataset)."""
+    import tfgan_kit
+
+    return tfgan_kit.load_dataset(
+        FLAGS.dataset, batch_size=batch_size, shuffle=shuffle, seed=FLAGS.seed, limit=FLAGS.limit,
+        labels=FLAGS.labels, image_size=FLAGS.image_size, channels=FLAGS.channels and int(FLAGS.channels),
+        background=None if FLAGS.background.lower() == "none" else FLAGS.background,
+        skip_bad_files=FLAGS.skip_bad_files, mirror=mirror,
+    )
+
+
+def image_shape_of(dataset) -> tuple:
+    """One image's shape in a dataset of batches (of images or (images, labels))."""
     import tensorflow as tf
 
+    return tuple(tf.nest.flatten(dataset.element_spec)[0].shape[1:])
+
+
+def main(argv):
+    del argv
     import tfgan_kit
 
     apply_recipe(FLAGS.recipe)
@@ -315,17 +328,15 @@ def main(argv):
     tfgan_kit.set_seed(FLAGS.seed)  # Seeds everything and makes TF ops deterministic.
     policy = tfgan_kit.set_precision(FLAGS.precision)  # Before any layer is built.
     print(f"Precision: {policy} (--precision={FLAGS.precision})")
-    dataset = load_data(strategy)
-    image_shape = tuple(tf.nest.flatten(dataset.element_spec)[0].shape[1:])
-    if FLAGS.recipe == "auto":  # The data decides: its shape is known now.
-        before = {flag: FLAGS[flag].value for flag in DATA_FLAGS}
+    if FLAGS.recipe == "auto":  # The images' shape decides, before the recipe's batch size applies.
+        image_shape = image_shape_of(read_data(batch_size=1, shuffle=False))
         FLAGS.recipe = auto_recipe(image_shape)
         apply_recipe(FLAGS.recipe)
         chosen = " ".join(f"--{flag}={FLAGS[flag].value}" for flag in RECIPES.get(FLAGS.recipe, {}))
         print(f"Recipe: {FLAGS.recipe} (--recipe=auto, images {'x'.join(map(str, image_shape))}) "
               f"{chosen}".rstrip())
-        if any(FLAGS[flag].value != value for flag, value in before.items()):
-            dataset = load_data(strategy)  # The recipe's batch size or mirroring.
+    dataset = load_data(strategy)
+    image_shape = image_shape_of(dataset)
     classes = (FLAGS.num_classes or count_classes(dataset)) if FLAGS.labels else None
     batches = int(dataset.cardinality())  # per epoch; negative: unknown or infinite
     # Several replicas: batch norm over the global batch, so they train like one device.

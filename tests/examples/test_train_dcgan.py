@@ -87,24 +87,25 @@ def test_train_dcgan_on_a_folder_of_mixed_photos(tmp_path, networks):
 
 @pytest.mark.slow
 def test_color_images_from_64_px_get_the_64_px_color_recipe(tmp_path):
-    photos = make_photo_folder(tmp_path / "photos", count=32)
+    # 24 photos, fewer than the default batch 32: the recipe's batch 16 applies before batching.
+    photos = make_photo_folder(tmp_path / "photos", count=24)
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), f"--dataset=folder:{photos}",
-         "--image_size=64", "--epochs=1", f"--output_dir={out}", "--eval_samples=0",
-         "--mode_collapse_monitor=off", "--ema_decay=0.99"],
+         "--image_size=64", "--epochs=2", f"--output_dir={out}", "--eval_samples=0",
+         "--mode_collapse_monitor=off", "--ema_decay=0.99", "--d_min_width=32"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Recipe: color64 (--recipe=auto, images 64x64x3)" in result.stdout
     gan = keras.models.load_model(out / "gan.keras")
-    # 32 photos in batches of 16: D twice a batch; 16 channels at the image in both networks,
-    # D tapered to 128 where its pixels are few.
+    # One batch of 16 an epoch, D twice a batch; G with 16 channels at the image, D with the
+    # --d_min_width given (32), tapered to 128 where its pixels are few.
     assert (int(gan.d_optimizer.iterations), int(gan.g_optimizer.iterations)) == (4, 2)
     conv_filters = lambda model, size: {layer.output.shape[-1] for layer in model.layers
                                         if "conv" in getattr(layer, "layer", layer).name
                                         and layer.output.shape[1] == size}
     assert conv_filters(gan.generator, 64) <= {16, 3} and 16 in conv_filters(gan.generator, 64)
-    assert conv_filters(gan.discriminator, 64) == {16}
+    assert conv_filters(gan.discriminator, 64) == {32}
     assert 128 in conv_filters(gan.discriminator, 4)
     assert gan.generator_ema == pytest.approx(0.99)  # a flag given wins over the recipe's 0.995
