@@ -99,6 +99,23 @@ def test_skip_bad_files_trains_on_the_rest_with_one_warning(tmp_path, caplog):
     assert len(np.concatenate([b.numpy() for b in ds])) == 12
 
 
+def test_a_second_load_of_the_same_files_does_not_decode_them_again(tmp_path, monkeypatch):
+    from tfgan_kit.data import folder as folder_module
+
+    folder = make_photo_folder(tmp_path / "photos", count=6)
+    decodes = []
+    decoded_shape = folder_module._decoded_shape
+    monkeypatch.setattr(folder_module, "_decoded_shape", lambda *a: decodes.append(1) or decoded_shape(*a))
+    load = lambda: tfgan_kit.load_dataset(f"folder:{folder}", batch_size=2, image_size=32)  # noqa: E731
+    load(), load()
+    assert len(decodes) == 1  # one decode pass (its map function traced once)
+    # A file changed since: the next load decodes the folder again and finds it.
+    (folder / "photo_000.jpg").write_bytes(b"no longer a jpeg")
+    with pytest.raises(ValueError, match=r"1 unreadable image file\(s\) of 6.*photo_000.jpg"):
+        load()
+    assert len(decodes) == 2
+
+
 def test_labels_from_class_subfolders_at_any_size(tmp_path):
     for name in ("cats", "dogs"):
         make_photo_folder(tmp_path / "classes" / name, count=4)

@@ -111,7 +111,31 @@ def _decoded_shape(index, path, orientation):
 
 
 def scan(paths: List[str], turns: np.ndarray) -> Tuple[List[int], np.ndarray]:
-    """(indices of unreadable files, `(n, 3)` upright shapes of the readable ones), decoding all once."""
+    """(indices of unreadable files, `(n, 3)` upright shapes of the readable ones), decoding all once.
+
+    The last folder's answer is kept while its files keep their sizes and times: a second load
+    of the same pictures (a script that first looks at their shape) does not decode them again.
+    """
+    key = (tuple(_stamp(path) for path in paths), turns.tobytes())
+    if key not in _LAST_SCAN:
+        _LAST_SCAN.clear()
+        _LAST_SCAN[key] = _decode_all(paths, turns)
+    bad, shapes = _LAST_SCAN[key]
+    return list(bad), shapes.copy()
+
+
+_LAST_SCAN: dict = {}
+
+
+def _stamp(path: str) -> tuple:
+    try:
+        stat = os.stat(path)
+    except OSError:  # Gone since it was listed: the decode pass names it.
+        return path, -1, -1
+    return path, stat.st_size, stat.st_mtime_ns
+
+
+def _decode_all(paths: List[str], turns: np.ndarray) -> Tuple[List[int], np.ndarray]:
     ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), paths, turns))
     ds = ds.map(_decoded_shape, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
     shapes = {}
