@@ -146,8 +146,6 @@ def command(name: str, source: str, image_size: int) -> str:
 
 def make_gan(name: str, seed: int, source: str, image_size: int):
     """(dataset, GAN, callbacks, policy) exactly as examples/train_dcgan.py's main builds them."""
-    import tensorflow as tf
-
     import tfgan_kit
 
     for key, value in recipe_flags(name, image_size).items():
@@ -157,7 +155,7 @@ def make_gan(name: str, seed: int, source: str, image_size: int):
     policy = tfgan_kit.set_precision(FLAGS.precision)
     dataset = tfgan_kit.load_dataset(f"folder:{source}", batch_size=FLAGS.batch_size, seed=seed,
                                      image_size=image_size, labels=FLAGS.labels, mirror=FLAGS.mirror)
-    shape = tuple(tf.nest.flatten(dataset.element_spec)[0].shape[1:])
+    shape = train_dcgan.image_shape_of(dataset)
     classes = train_dcgan.count_classes(dataset) if FLAGS.labels else None  # the 12 group folders
     gan = train_dcgan.build_gan(shape, int(dataset.cardinality()), classes)
     callbacks = [tfgan_kit.GeneratorEMA(start_step=FLAGS.ema_start_step)] if FLAGS.ema_decay else []

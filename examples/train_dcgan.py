@@ -294,20 +294,21 @@ def load_data(strategy):
         raise SystemExit(f"--pack={FLAGS.pack} needs a batch of whole packs on every replica, but each of "
                          f"the {strategy.num_replicas_in_sync} replicas gets {per_replica} images "
                          f"(--batch_size={FLAGS.batch_size}): use a multiple of {FLAGS.pack}.")
-    dataset = read_data(FLAGS.batch_size, mirror=FLAGS.mirror)
+    dataset = read_data(FLAGS.batch_size)
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
     return dataset
 
 
-def read_data(batch_size: int, mirror: bool = False, shuffle: bool = True):
-    """The flags' data in batches of `batch_size` (tfgan_kit.load_dataset)."""
+def read_data(batch_size: int):
+    """The flags' data in batches of `batch_size` (tfgan_kit.load_dataset; nothing is decoded
+    until it is iterated)."""
     import tfgan_kit
 
     return tfgan_kit.load_dataset(
-        FLAGS.dataset, batch_size=batch_size, shuffle=shuffle, seed=FLAGS.seed, limit=FLAGS.limit,
+        FLAGS.dataset, batch_size=batch_size, seed=FLAGS.seed, limit=FLAGS.limit,
         labels=FLAGS.labels, image_size=FLAGS.image_size, channels=FLAGS.channels and int(FLAGS.channels),
         background=None if FLAGS.background.lower() == "none" else FLAGS.background,
-        skip_bad_files=FLAGS.skip_bad_files, mirror=mirror,
+        skip_bad_files=FLAGS.skip_bad_files, mirror=FLAGS.mirror,
     )
 
 
@@ -329,7 +330,7 @@ def main(argv):
     policy = tfgan_kit.set_precision(FLAGS.precision)  # Before any layer is built.
     print(f"Precision: {policy} (--precision={FLAGS.precision})")
     if FLAGS.recipe == "auto":  # The images' shape decides, before the recipe's batch size applies.
-        image_shape = image_shape_of(read_data(batch_size=1, shuffle=False))
+        image_shape = image_shape_of(read_data(batch_size=1))
         FLAGS.recipe = auto_recipe(image_shape)
         apply_recipe(FLAGS.recipe)
         chosen = " ".join(f"--{flag}={FLAGS[flag].value}" for flag in RECIPES.get(FLAGS.recipe, {}))
