@@ -1,6 +1,8 @@
-"""Ready generators and discriminators, and the layers that let D see a whole batch or a pack."""
+"""Ready generators and discriminators, the layers that let D see a whole batch or a pack, and
+growing a trained pair into a larger one."""
 
 from tfgan_kit.nets.dcgan import dcgan_discriminator, dcgan_generator
+from tfgan_kit.nets.growing import copy_matching_weights
 from tfgan_kit.nets.layers import MinibatchDiscrimination, MinibatchStdDev, Pack
 from tfgan_kit.nets.mlp import mlp_discriminator, mlp_generator
 from tfgan_kit.nets.resnet import resnet_discriminator, resnet_generator
@@ -15,4 +17,5 @@ __all__ = [
     "MinibatchDiscrimination",
     "MinibatchStdDev",
     "Pack",
+    "copy_matching_weights",
 ]
