@@ -100,8 +100,10 @@ class CrashSafeBackup(keras.callbacks.Callback):
 
     def _make_manager(self):
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        # The epoch this run's `fit` started at (its initial_epoch): its dataset ran the epochs since.
+        self._first_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="first_epoch")
         self._variables = training_state(self.model)
-        checkpoint = tf.train.Checkpoint(epoch=self._epoch, **self._variables)
+        checkpoint = tf.train.Checkpoint(epoch=self._epoch, first_epoch=self._first_epoch, **self._variables)
         manager = tf.train.CheckpointManager(
             checkpoint, self.backup_dir, self.max_to_keep, checkpoint_name="backup"
         )
@@ -127,7 +129,7 @@ class CrashSafeBackup(keras.callbacks.Callback):
         if self.restored_epoch:
             set_initial_epoch(self.model, self.restored_epoch)
             if self.dataset is not None:
-                self._replay_shuffling(self.restored_epoch)
+                self._replay_shuffling(self.restored_epoch - int(self._first_epoch.numpy()))
             report(f"CrashSafeBackup: resuming after epoch {self.restored_epoch} "
                    f"from {self.restored_path}", self.verbose, logging.INFO)
 
@@ -139,7 +141,7 @@ class CrashSafeBackup(keras.callbacks.Callback):
         per epoch when the number of batches is known and `steps_per_epoch` is not
         given: one for the epoch and one it opens ahead at the epoch's end. Opening
         the same number here (without reading from them) puts the counter back;
-        tests/test_recovery.py checks the replay is exact.
+        tests/callbacks/test_crash_safe_backup.py checks the replay is exact.
         """
         batches = int(self.dataset.cardinality())
         one_device = self.model.distribute_strategy.num_replicas_in_sync == 1
@@ -190,6 +192,10 @@ class CrashSafeBackup(keras.callbacks.Callback):
                 "start from scratch (it is left untouched)."
             )
         return 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._first_epoch.numpy() < 0:  # a fresh run: its fit's initial_epoch
+            self._first_epoch.assign(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.model.stop_training:
