@@ -16,6 +16,7 @@ minute on two CPU cores:
 import json
 import os
 import time
+from typing import NamedTuple
 
 from absl import app, flags
 
@@ -110,6 +111,11 @@ flags.DEFINE_float("ada_kimg", 100.0, "--augment=ada: thousands of images for p 
 flags.DEFINE_float("r1_gamma", 0.0, "R1 penalty (on real images) gamma. 1: the setting for small "
                    "data (a few hundred images), which it keeps from collapsing early.", lower_bound=0.0)
 flags.DEFINE_float("r2_gamma", 0.0, "R2 penalty (on generated images) gamma.", lower_bound=0.0)
+flags.DEFINE_integer("grow_epochs", 0, "Progressive growing: train the first N of --epochs at half "
+                     "the image size (with --recipe=auto, the recipe of that size), then copy both "
+                     "networks' shared layers into the full-size pair and train on (resnet networks: "
+                     "G's coarse blocks, D's blocks by the logit). A half-size step costs about a "
+                     "fifth of a full one. 0: off.", lower_bound=0)
 flags.DEFINE_enum("recipe", "auto", ["auto", "none", *RECIPES], "A named set of the flags above "
                   "(flags given explicitly win). auto: color for color images of a size SNGAN's "
                   "networks take (16 and 32 px; color64 from 64 px), none otherwise; "
@@ -177,7 +183,11 @@ def learning_rate(base: float, updates_per_epoch: int):
 
 
 def apply_recipe(name: str) -> None:
-    """Sets a recipe's flags, except those the command line gives."""
+    """Sets a recipe's flags, except those the command line gives; flags another recipe set
+    go back to their defaults first (a grown run changes recipes with the image size)."""
+    for flag in {flag for recipe in RECIPES.values() for flag in recipe} - set(RECIPES.get(name, {})):
+        if not FLAGS[flag].present:
+            FLAGS[flag].value = FLAGS[flag].default
     for flag, value in RECIPES.get(name, {}).items():
         if not FLAGS[flag].present:
             FLAGS[flag].value = value
@@ -235,6 +245,16 @@ def build_gan(image_shape, batches: int, classes: int | None = None, norm: str =
     return gan
 
 
+def grow(small, gan) -> tuple[int, int]:
+    """Copies the half-size GAN `small`'s layers into the full-size `gan` where they match: G
+    from z (its coarse blocks), D from the logit (its blocks but those by the image).
+    Returns the (G, D) layers copied."""
+    from tfgan_kit.nets import copy_matching_weights
+
+    return (copy_matching_weights(small.generator, gan.generator, "input"),
+            copy_matching_weights(small.discriminator, gan.discriminator, "output"))
+
+
 def count_classes(dataset) -> int:
     """Classes of a dataset of (images, labels) batches: the largest label + 1."""
     import tensorflow as tf
@@ -285,8 +305,9 @@ def quality(gan, dataset, image_shape) -> dict:
         return {}
 
 
-def load_data(strategy):
-    """The training batches the flags describe, checked for whole packs and equal replica shares."""
+def load_data(strategy, image_size: int | None):
+    """The training batches the flags describe at `image_size`, checked for whole packs and
+    equal replica shares."""
     import tfgan_kit
 
     per_replica = FLAGS.batch_size // strategy.num_replicas_in_sync
@@ -294,19 +315,20 @@ def load_data(strategy):
         raise SystemExit(f"--pack={FLAGS.pack} needs a batch of whole packs on every replica, but each of "
                          f"the {strategy.num_replicas_in_sync} replicas gets {per_replica} images "
                          f"(--batch_size={FLAGS.batch_size}): use a multiple of {FLAGS.pack}.")
-    dataset = read_data(FLAGS.batch_size)
+    dataset = read_data(FLAGS.batch_size, image_size)
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
     return dataset
 
 
-def read_data(batch_size: int):
-    """The flags' data in batches of `batch_size` (tfgan_kit.load_dataset; nothing is decoded
-    until it is iterated)."""
+def read_data(batch_size: int, image_size: int | None = None):
+    """The flags' data in batches of `batch_size`, at `image_size` (default: --image_size)
+    (tfgan_kit.load_dataset; nothing is decoded until it is iterated)."""
     import tfgan_kit
 
     return tfgan_kit.load_dataset(
         FLAGS.dataset, batch_size=batch_size, seed=FLAGS.seed, limit=FLAGS.limit,
-        labels=FLAGS.labels, image_size=FLAGS.image_size, channels=FLAGS.channels and int(FLAGS.channels),
+        labels=FLAGS.labels, image_size=image_size or FLAGS.image_size,
+        channels=FLAGS.channels and int(FLAGS.channels),
         background=None if FLAGS.background.lower() == "none" else FLAGS.background,
         skip_bad_files=FLAGS.skip_bad_files, mirror=FLAGS.mirror,
     )
@@ -319,24 +341,34 @@ def image_shape_of(dataset) -> tuple:
     return tuple(tf.nest.flatten(dataset.element_spec)[0].shape[1:])
 
 
-def main(argv):
-    del argv
+def choose_recipe(image_shape) -> str:
+    """Applies the recipe for images of `image_shape` (--recipe=auto: chosen by it) and says so."""
+    name = auto_recipe(image_shape) if FLAGS.recipe == "auto" else FLAGS.recipe
+    apply_recipe(name)
+    chosen = " ".join(f"--{flag}={FLAGS[flag].value}" for flag in RECIPES.get(name, {}))
+    print(f"Recipe: {name} (--recipe={FLAGS.recipe}, images {'x'.join(map(str, image_shape))}) "
+          f"{chosen}".rstrip())
+    return name
+
+
+class Stage(NamedTuple):
+    """One `fit` of train(): the GAN, its data and history, and the callbacks main reports on."""
+
+    gan: object
+    dataset: object
+    history: object  # keras.callbacks.History
+    grids: object
+    guard: object
+    monitors: list
+
+
+def train(strategy, image_size: int | None, epochs: int, backup_dir: str, start_from=None,
+          initial_epoch: int = 0, keep_backup: bool = False) -> Stage:
+    """Loads the data at `image_size`, builds the GAN the flags describe (grown from
+    `start_from`, the half-size GAN, when given) and trains it up to epoch `epochs`."""
     import tfgan_kit
 
-    apply_recipe(FLAGS.recipe)
-    # First: a multi-worker strategy must exist before TensorFlow runs any op.
-    strategy = tfgan_kit.distribute.strategy_from_name(FLAGS.strategy)
-    tfgan_kit.set_seed(FLAGS.seed)  # Seeds everything and makes TF ops deterministic.
-    policy = tfgan_kit.set_precision(FLAGS.precision)  # Before any layer is built.
-    print(f"Precision: {policy} (--precision={FLAGS.precision})")
-    if FLAGS.recipe == "auto":  # The images' shape decides, before the recipe's batch size applies.
-        image_shape = image_shape_of(read_data(batch_size=1))
-        FLAGS.recipe = auto_recipe(image_shape)
-        apply_recipe(FLAGS.recipe)
-        chosen = " ".join(f"--{flag}={FLAGS[flag].value}" for flag in RECIPES.get(FLAGS.recipe, {}))
-        print(f"Recipe: {FLAGS.recipe} (--recipe=auto, images {'x'.join(map(str, image_shape))}) "
-              f"{chosen}".rstrip())
-    dataset = load_data(strategy)
+    dataset = load_data(strategy, image_size)
     image_shape = image_shape_of(dataset)
     classes = (FLAGS.num_classes or count_classes(dataset)) if FLAGS.labels else None
     batches = int(dataset.cardinality())  # per epoch; negative: unknown or infinite
@@ -344,12 +376,9 @@ def main(argv):
     norm = "sync_batch" if strategy.num_replicas_in_sync > 1 else "batch"
     with strategy.scope():  # Models, optimizers and their slots live on every replica.
         gan = build_gan(image_shape, batches, classes, norm)
-    # Refuse unwritable paths now, not after hours of training.
-    tfgan_kit.data.check_writable_dir(FLAGS.output_dir, "--output_dir")
-    backup_dir = FLAGS.backup_dir or os.path.join(FLAGS.output_dir, "backup")
-    tfgan_kit.data.check_writable_dir(backup_dir, "--backup_dir")
-    if FLAGS.export:
-        tfgan_kit.data.check_writable_dir(FLAGS.export_dir, "--export_dir")
+    if start_from is not None:
+        print("Grown to {} px: copied {} G and {} D layers of the half-size pair".format(
+            image_shape[0], *grow(start_from, gan)))
     # A conditional grid: up to 10 classes, 10 samples of each.
     grids = tfgan_kit.SampleGrid(os.path.join(FLAGS.output_dir, "samples"), seed=FLAGS.seed,
                                  num_samples=min(classes, 10) ** 2 if classes else 64,
@@ -364,35 +393,87 @@ def main(argv):
     if FLAGS.ema_decay:
         monitors.append(tfgan_kit.GeneratorEMA(start_step=FLAGS.ema_start_step))
     guard = tfgan_kit.NaNGuard()
-    backup = tfgan_kit.CrashSafeBackup(backup_dir, dataset=dataset)
-    start = time.time()
+    backup = tfgan_kit.CrashSafeBackup(backup_dir, dataset=dataset, delete_on_finish=not keep_backup)
     callbacks = ([grids] if FLAGS.sample_grids else []) + [guard, *monitors, backup]
-    history = gan.fit(dataset, epochs=FLAGS.epochs, callbacks=callbacks)
-    seconds = time.time() - start
+    history = gan.fit(dataset, initial_epoch=initial_epoch, epochs=epochs, callbacks=callbacks)
+    return Stage(gan, dataset, history, grids, guard, monitors)
 
-    tfgan_kit.plot_history(history.history, os.path.join(FLAGS.output_dir, "losses.png"))
+
+def stop_reason(stage: Stage) -> str | None:
+    """Why a stage's callbacks stopped training early (NaNs, a monitor), else None."""
+    reasons = [getattr(c, "stop_reason", None) for c in [stage.guard, *stage.monitors]]
+    return next(filter(None, reasons), None)
+
+
+def main(argv):
+    del argv
+    import tfgan_kit
+
+    apply_recipe(FLAGS.recipe)
+    # First: a multi-worker strategy must exist before TensorFlow runs any op.
+    strategy = tfgan_kit.distribute.strategy_from_name(FLAGS.strategy)
+    tfgan_kit.set_seed(FLAGS.seed)  # Seeds everything and makes TF ops deterministic.
+    policy = tfgan_kit.set_precision(FLAGS.precision)  # Before any layer is built.
+    print(f"Precision: {policy} (--precision={FLAGS.precision})")
+    size = FLAGS.image_size
+    if FLAGS.recipe == "auto" or FLAGS.grow_epochs:  # The images' shape decides, before batching.
+        image_shape = image_shape_of(read_data(batch_size=1))
+        recipe, size = choose_recipe(image_shape), image_shape[0]
+    epochs, grow_epochs = FLAGS.epochs, FLAGS.grow_epochs  # the full size's (a recipe's)
+    if grow_epochs and not (grow_epochs < epochs and image_shape[1] == size and size % 2 == 0):
+        raise SystemExit(f"--grow_epochs={grow_epochs} trains square images at half their size and then "
+                         f"at full size, --epochs={epochs} in all, but the images are "
+                         f"{'x'.join(map(str, image_shape))}: use fewer --grow_epochs than --epochs, "
+                         "an even --image_size, or --grow_epochs=0.")
+    # Refuse unwritable paths now, not after hours of training.
+    tfgan_kit.data.check_writable_dir(FLAGS.output_dir, "--output_dir")
+    backup_dir = FLAGS.backup_dir or os.path.join(FLAGS.output_dir, "backup")
+    tfgan_kit.data.check_writable_dir(backup_dir, "--backup_dir")
+    if FLAGS.export:
+        tfgan_kit.data.check_writable_dir(FLAGS.export_dir, "--export_dir")
+    start = time.time()
+    stages = []
+    if grow_epochs:  # The half-size backup stays until the full size's takes over at its end.
+        choose_recipe((size // 2, size // 2, image_shape[-1]))
+        print(f"Growing: epochs 1-{grow_epochs} at {size // 2} px, {grow_epochs + 1}-{epochs} at {size} px")
+        stages.append(train(strategy, size // 2, grow_epochs, os.path.join(backup_dir, "half_size"),
+                            keep_backup=True))
+        if stop_reason(stages[0]):
+            raise SystemExit(f"Stopped at half size, not grown: {stop_reason(stages[0])}")
+        apply_recipe(recipe)
+    stages.append(train(strategy, size, epochs, backup_dir, stages[0].gan if stages else None, grow_epochs))
+    seconds = time.time() - start
+    if grow_epochs and not stop_reason(stages[-1]):
+        tfgan_kit.CrashSafeBackup(os.path.join(backup_dir, "half_size")).delete()
+        if os.path.isdir(backup_dir) and not os.listdir(backup_dir):
+            os.rmdir(backup_dir)
+    last = stages[-1]
+    gan, dataset = last.gan, last.dataset
+    history = {k: sum((stage.history.history.get(k, []) for stage in stages), []) for k in last.history.history}
+
+    tfgan_kit.plot_history(history, os.path.join(FLAGS.output_dir, "losses.png"))
     gan.save(os.path.join(FLAGS.output_dir, "gan.keras"))
-    final = {k: float(v[-1]) for k, v in history.history.items()}
+    final = {k: float(v[-1]) for k, v in history.items()}
     final["train_seconds"] = round(seconds, 1)
     if FLAGS.eval_samples:
-        final.update(quality(gan, dataset, image_shape))
+        final.update(quality(gan, dataset, image_shape_of(dataset)))
     if FLAGS.labels and tfgan_kit.data.sources.is_in_memory(FLAGS.dataset):
         final.update(label_agreement(gan))
     with open(os.path.join(FLAGS.output_dir, "metrics.json"), "w") as f:
         json.dump(final, f, indent=2)
-    print(f"Trained {len(history.epoch)} epochs in {seconds:.0f} s. Final: "
+    print(f"Trained {sum(len(stage.history.epoch) for stage in stages)} epochs in {seconds:.0f} s. Final: "
           + ", ".join(f"{k}={v:.3f}" for k, v in final.items()))
-    print(f"Samples: {grids.paths[-1] if grids.paths else 'off'}  "
+    print(f"Samples: {last.grids.paths[-1] if last.grids.paths else 'off'}  "
           f"Curves: {FLAGS.output_dir}/losses.png  Checkpoint: {FLAGS.output_dir}/gan.keras")
-    for monitor in monitors:
+    for monitor in (m for stage in stages for m in stage.monitors):
         for event in getattr(monitor, "events", []):
             print(f"{type(monitor).__name__} event: {event}")
         if getattr(monitor, "stop_reason", None):
             print(f"Stopped early: {monitor.stop_reason}")
     if FLAGS.export:
         print(f"SavedModel for TF Serving: {gan.export_generator(FLAGS.export_dir, FLAGS.model_name)}")
-    if guard.stop_reason:  # Outputs hold the last finite state; the backup is kept.
-        raise SystemExit(guard.stop_reason)
+    if last.guard.stop_reason:  # Outputs hold the last finite state; the backup is kept.
+        raise SystemExit(last.guard.stop_reason)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import keras
 import matplotlib.image as plt_image
 import pytest
-from conftest import REPO, make_photo_folder
+from conftest import REPO, assert_same, make_photo_folder, values
 
 import tfgan_kit  # registers the GAN for load_model
 
@@ -109,3 +111,61 @@ def test_color_images_from_64_px_get_the_64_px_color_recipe(tmp_path):
     assert conv_filters(gan.discriminator, 64) == {32}
     assert 128 in conv_filters(gan.discriminator, 4)
     assert gan.generator_ema == pytest.approx(0.99)  # a flag given wins over the recipe's 0.995
+
+
+def _grown(photos, out, epochs=3):
+    return [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), f"--dataset=folder:{photos}",
+            "--image_size=64", f"--epochs={epochs}", "--grow_epochs=1", f"--output_dir={out}",
+            "--eval_samples=0", "--mode_collapse_monitor=off", "--seed=3"]
+
+
+@pytest.mark.slow
+def test_a_grown_run_trains_at_half_size_first_and_a_killed_one_resumes_to_the_same_weights(tmp_path):
+    photos = make_photo_folder(tmp_path / "photos", count=24)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    whole = subprocess.run(_grown(photos, tmp_path / "whole"), env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    # 32 px with the 32 px recipe, then 64 px with color64, from the 32 px G's coarse blocks (z's
+    # projection, 3 up blocks, the last batch norm); color's D (32 channels throughout) shares no
+    # layer with color64's (16 to 128).
+    assert "Growing: epochs 1-1 at 32 px, 2-3 at 64 px" in whole.stdout
+    assert "Recipe: color (--recipe=auto, images 32x32x3)" in whole.stdout
+    assert "Recipe: color64 (--recipe=auto, images 64x64x3)" in whole.stdout
+    assert "Grown to 64 px: copied 17 G and 0 D layers of the half-size pair" in whole.stdout
+    grids = [plt_image.imread(tmp_path / "whole" / "samples" / f"epoch_00{i}.png") for i in (1, 2, 3)]
+    assert grids[0].shape[0] < grids[1].shape[0] == grids[2].shape[0]  # 32 px samples, then 64 px
+    assert not (tmp_path / "whole" / "backup").exists()  # both stages' backups deleted at the end
+
+    command = _grown(photos, tmp_path / "killed")
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_file = tmp_path / "killed" / "backup" / "checkpoint"  # the 64 px stage's first backup
+    deadline = time.time() + 600
+    while not state_file.exists() and first.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    assert first.wait(timeout=60) == -signal.SIGKILL, "the run ended before it could be killed"
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    output = again.stdout + again.stderr
+    assert "resuming after epoch 1 " in output and "resuming after epoch 2 " in output  # each stage
+
+    a = keras.models.load_model(tmp_path / "whole" / "gan.keras")
+    b = keras.models.load_model(tmp_path / "killed" / "gan.keras")
+    assert int(b.g_optimizer.iterations) == 2  # the 64 px stage's 2 epochs of 1 batch of 16
+    assert_same(values(a.weights), values(b.weights))
+    assert_same(values(a.g_optimizer.variables), values(b.g_optimizer.variables))
+    assert not (tmp_path / "killed" / "backup").exists()
+
+
+@pytest.mark.parametrize("flags, message", [(["--grow_epochs=2"], "fewer --grow_epochs than --epochs"),
+                                            (["--grow_epochs=1", "--image_size=33"], "an even --image_size")])
+def test_growing_that_cannot_be_done_is_refused_before_training(tmp_path, flags, message):
+    photos = make_photo_folder(tmp_path / "photos", count=4)
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "examples", "train_dcgan.py"), f"--dataset=folder:{photos}",
+         "--image_size=32", "--epochs=2", f"--output_dir={tmp_path}/x", *flags],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0 and message in result.stderr
+    assert not os.path.exists(tmp_path / "x")
