@@ -305,16 +305,19 @@ def quality(gan, dataset, image_shape) -> dict:
         return {}
 
 
-def load_data(strategy, image_size: int | None):
-    """The training batches the flags describe at `image_size`, checked for whole packs and
-    equal replica shares."""
-    import tfgan_kit
-
+def check_pack(strategy) -> None:
+    """Refuses a batch that does not split into whole packs on every replica."""
     per_replica = FLAGS.batch_size // strategy.num_replicas_in_sync
     if per_replica % FLAGS.pack:
         raise SystemExit(f"--pack={FLAGS.pack} needs a batch of whole packs on every replica, but each of "
                          f"the {strategy.num_replicas_in_sync} replicas gets {per_replica} images "
                          f"(--batch_size={FLAGS.batch_size}): use a multiple of {FLAGS.pack}.")
+
+
+def load_data(strategy, image_size: int | None):
+    """The training batches the flags describe at `image_size`, checked for equal replica shares."""
+    import tfgan_kit
+
     dataset = read_data(FLAGS.batch_size, image_size)
     tfgan_kit.distribute.check_dataset(dataset, strategy)  # equal shares for every replica
     return dataset
@@ -425,7 +428,7 @@ def main(argv):
                          f"at full size, --epochs={epochs} in all, but the images are "
                          f"{'x'.join(map(str, image_shape))}: use fewer --grow_epochs than --epochs, "
                          "an even --image_size, or --grow_epochs=0.")
-    # Refuse unwritable paths now, not after hours of training.
+    check_pack(strategy)  # Refuse bad flags and unwritable paths now, not after hours of training.
     tfgan_kit.data.check_writable_dir(FLAGS.output_dir, "--output_dir")
     backup_dir = FLAGS.backup_dir or os.path.join(FLAGS.output_dir, "backup")
     tfgan_kit.data.check_writable_dir(backup_dir, "--backup_dir")
