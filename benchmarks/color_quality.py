@@ -65,7 +65,8 @@ TRAINING_FLAGS = ("networks", "batch_size", "latent_dim", "width", "lr", "lr_dec
                   "d_width", "d_dropout", "d_norm", "d_steps", "g_steps", "minibatch", "pack", "augment",
                   "augment_policy", "ada_kimg", "r1_gamma", "r2_gamma", "label_smoothing", "loss",
                   "steps_per_execution", "precision", "ema_decay", "ema_start_step", "d_lr_multiplier",
-                  "labels", "conditioning", "recipe", "mirror", "min_width", "d_min_width", "output_skips")
+                  "labels", "conditioning", "recipe", "mirror", "min_width", "d_min_width", "output_skips",
+                  "grow_epochs")
 SNGAN = {"networks": "resnet", "loss": "hinge", "beta1": 0.0, "beta2": 0.9, "lr": 2e-4}
 DIFFAUGMENT = {"augment": "diffaugment", "augment_policy": "color,translation,cutout"}
 # The DCGAN pair: --recipe=none (since 32836fa the example picks `color` for color images).
@@ -102,6 +103,9 @@ RECIPES = {
     # At 64 px (color64: 16 channels by the image in both) one network twice as wide by the image.
     "defaults_g_mw32": {"min_width": 32, "d_min_width": 16},
     "defaults_d_mw32": {"d_min_width": 32},
+    # Progressive growing at 64 px: 60 epochs (~900 s on a 2-core Xeon at 18 steps/s) of `color`
+    # at 32 px (its 4-32 px G blocks are color64's), then color64 from them (D: new).
+    "grown": {"grow_epochs": 60},
     "defaults_g64": {"width": 64, "d_width": 32},                 # a wider G only
     "defaults_float32": {"precision": "float32"},                 # speed probes: steps/s
     "defaults_spe70": {"steps_per_execution": 70},                # half an epoch a call
@@ -256,11 +260,13 @@ class ExtraEMAs:
     def __init__(self, generator, decays, steps: int):
         import numpy as np
 
-        self.generator, self.steps, self.calls = generator, steps, 0
+        self.generator, self.steps, self.calls, self.seconds = generator, steps, 0, 0.0
         self.sums = {float(d): [np.zeros(w.shape, np.float32) for w in generator.trainable_weights]
                      for d in decays}
 
     def update(self, batch=None, logs=None) -> None:
+        """Adds the current weights; its seconds are off the training clock (`seconds`)."""
+        start = time.perf_counter()
         self.calls += 1
         current = [w.numpy().astype("float32") for w in self.generator.trainable_weights]
         for decay, sums in self.sums.items():
@@ -268,6 +274,7 @@ class ExtraEMAs:
             for s, w in zip(sums, current):
                 s *= k
                 s += (1 - k) * w
+        self.seconds += time.perf_counter() - start
 
     def generate(self, gan, decay: float, *args, **kwargs):
         """`gan.generate(*args, use_ema=False, ...)` with the `decay` average in G, then G restored."""
@@ -292,44 +299,78 @@ class Run:
         self.recipe, self.seed, self.judge, self.image_size = recipe, seed, judge, image_size
         self.flags = recipe_flags(recipe, image_size)
         self.command = command(recipe, "../shared/data/openmoji64", image_size) + f" --seed={seed}"
-        self.dataset, self.gan, callbacks, self.policy = make_gan(recipe, seed, source, image_size)
+        self.source, self.grow_epochs = source, self.flags["grow_epochs"]
+        self._build(image_size // 2 if self.grow_epochs else image_size)
+        self.curve, self.epoch, self.trained, self.last_score, self.done = [], 0, 0.0, 0.0, False
+        self.name = f"{recipe}_seed{seed}"
+
+    def _build(self, size: int) -> None:
+        """The dataset, GAN and callbacks of this recipe at `size` px."""
+        import keras
+
+        self.size = size
+        self.dataset, self.gan, callbacks, self.policy = make_gan(self.recipe, self.seed, self.source, size)
         self.batches = int(self.dataset.cardinality())
         self.callbacks = [*callbacks, keras.callbacks.LambdaCallback(on_epoch_begin=self._begin,
                                                                      on_epoch_end=self._end)]
-        self.extra = ExtraEMAs(self.gan.generator, FLAGS.extra_ema, self.flags["steps_per_execution"])
+        self.extra = ExtraEMAs(self.gan.generator, FLAGS.extra_ema, FLAGS.steps_per_execution)
         if FLAGS.extra_ema:
             self.callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=self.extra.update))
-        self.curve, self.epoch, self.trained, self.last_score, self.done = [], 0, 0.0, 0.0, False
-        self.name = f"{recipe}_seed{seed}"
+
+    def _grow(self) -> None:
+        """The full-size GAN, starting from the half-size one's shared layers."""
+        small = self.gan
+        self._build(self.image_size)
+        g, d = train_dcgan.grow(small, self.gan)
+        print(f"  {self.name}: grown to {self.image_size} px after epoch {self.epoch}, "
+              f"{self.trained:.0f} s; copied {g} G and {d} D layers", flush=True)
 
     def train_turn(self) -> None:
         """Trains up to the next score (or the budget's end) in one `fit` call, not one a
         epoch: each call's setup is wall time outside the training clock."""
         self.gan.fit(self.dataset, initial_epoch=self.epoch, epochs=self.epoch + 100_000, verbose=0,
                      callbacks=self.callbacks)
+        if self.size < self.image_size and self.epoch >= self.grow_epochs and not self.done:
+            self._grow()
+
+    def _generate(self, count: int, decay=None, **kwargs):
+        """Samples at the judge's size (upsampled while growing), from the run's EMA, the raw
+        weights (`use_ema=False`) or an extra average (`decay`)."""
+        import tensorflow as tf
+
+        if decay is None:
+            images = self.gan.generate(count, seed=123, **kwargs)
+        else:
+            images = self.extra.generate(self.gan, decay, count, seed=123, **kwargs)
+        if self.size == self.image_size:
+            return images
+        return tf.clip_by_value(tf.image.resize(images, (self.image_size,) * 2, "bilinear"), -1, 1).numpy()
 
     def _begin(self, epoch, logs):
-        self._start = time.perf_counter()
+        self._start, self._extra_seconds = time.perf_counter(), self.extra.seconds
 
     def _end(self, epoch, logs):
         """Scores every ~eval_every_s training seconds, off the clock."""
-        self.trained += time.perf_counter() - self._start
+        # Averaging the extra EMAs (a benchmark-only cost) is off the clock.
+        self.trained += time.perf_counter() - self._start - (self.extra.seconds - self._extra_seconds)
         self.epoch = epoch + 1
         # The budget, or a recipe's own run length (its learning rate decays over it).
         self.done = self.trained >= FLAGS.budget_s or self.epoch >= self.flags.get("epochs", float("inf"))
-        if self.trained - self.last_score >= FLAGS.eval_every_s or self.done:
+        growing = self.size < self.image_size and self.epoch >= self.grow_epochs
+        if self.trained - self.last_score >= FLAGS.eval_every_s or self.done or growing:
             self.gan.stop_training = True  # the end of this run's turn
             asked = self.asked(FLAGS.num_samples)
-            images = self.gan.generate(FLAGS.num_samples, seed=123, labels=asked)
+            images = self._generate(FLAGS.num_samples, labels=asked)
             score = self.judge(images, asked) | {"d_real": float(logs["d_real"]), "d_fake": float(logs["d_fake"])}
             if self.gan.generator_ema:  # the raw weights of the same run, for the EMA's share
-                raw = self.gan.generate(FLAGS.num_samples, seed=123, labels=asked, use_ema=False)
+                raw = self._generate(FLAGS.num_samples, labels=asked, use_ema=False)
                 score["fid_raw"] = self.judge(raw)["fid"]
             for decay in self.extra.sums:
-                extra = self.extra.generate(self.gan, decay, FLAGS.num_samples, seed=123, labels=asked)
+                extra = self._generate(FLAGS.num_samples, decay, labels=asked)
                 score[f"fid_ema{decay:g}"] = self.judge(extra, asked)["fid"]
-            steps = (epoch + 1) * self.batches
-            self.curve.append({"seconds": round(self.trained, 1), "epoch": epoch + 1, "steps": steps} | score)
+            steps = (epoch + 1) * self.batches  # the same at both sizes of a grown run
+            self.curve.append({"seconds": round(self.trained, 1), "epoch": epoch + 1, "steps": steps,
+                               "image_size": self.size} | score)
             self.last_score = self.trained
             print(f"  {self.name:<22} epoch {epoch + 1:>3}  {self.trained:6.0f} s  {steps / self.trained:5.1f} "
                   f"steps/s  FID {score['fid']:7.1f} (raw {score.get('fid_raw', score['fid']):7.1f})  "
