@@ -114,8 +114,8 @@ flags.DEFINE_float("r2_gamma", 0.0, "R2 penalty (on generated images) gamma.", l
 flags.DEFINE_integer("grow_epochs", 0, "Progressive growing: train the first N of --epochs at half "
                      "the image size (with --recipe=auto, the recipe of that size), then copy both "
                      "networks' shared layers into the full-size pair and train on (resnet networks: "
-                     "G's coarse blocks, D's blocks by the logit). A half-size step costs about a "
-                     "fifth of a full one. 0: off.", lower_bound=0)
+                     "G's coarse blocks, D's blocks by the logit). Half-size steps cost a fraction of "
+                     "full ones. 0: off.", lower_bound=0)
 flags.DEFINE_enum("recipe", "auto", ["auto", "none", *RECIPES], "A named set of the flags above "
                   "(flags given explicitly win). auto: color for color images of a size SNGAN's "
                   "networks take (16 and 32 px; color64 from 64 px), none otherwise; "

@@ -3,7 +3,7 @@
 A generator for twice the image size is the smaller one with blocks added at the image
 end; a discriminator for it, the smaller one with blocks added at the image end too, which
 is its input. Copying the layers the two share lets the larger pair start from what the
-smaller pair learned on fewer pixels, where a step costs a quarter as much.
+smaller pair learned on a quarter of the pixels, where its steps cost far less.
 """
 
 from typing import List
