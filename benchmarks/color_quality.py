@@ -330,8 +330,12 @@ class Run:
         epoch: each call's setup is wall time outside the training clock."""
         self.gan.fit(self.dataset, initial_epoch=self.epoch, epochs=self.epoch + 100_000, verbose=0,
                      callbacks=self.callbacks)
-        if self.size < self.image_size and self.epoch >= self.grow_epochs and not self.done:
+        if self._grow_due() and not self.done:
             self._grow()
+
+    def _grow_due(self) -> bool:
+        """A grown run at half size that has trained its --grow_epochs."""
+        return self.size < self.image_size and self.epoch >= self.grow_epochs
 
     def _generate(self, count: int, decay=None, **kwargs):
         """Samples at the judge's size (upsampled while growing), from the run's EMA, the raw
@@ -356,8 +360,7 @@ class Run:
         self.epoch = epoch + 1
         # The budget, or a recipe's own run length (its learning rate decays over it).
         self.done = self.trained >= FLAGS.budget_s or self.epoch >= self.flags.get("epochs", float("inf"))
-        growing = self.size < self.image_size and self.epoch >= self.grow_epochs
-        if self.trained - self.last_score >= FLAGS.eval_every_s or self.done or growing:
+        if self.trained - self.last_score >= FLAGS.eval_every_s or self.done or self._grow_due():
             self.gan.stop_training = True  # the end of this run's turn
             asked = self.asked(FLAGS.num_samples)
             images = self._generate(FLAGS.num_samples, labels=asked)

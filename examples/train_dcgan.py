@@ -435,19 +435,18 @@ def main(argv):
     if FLAGS.export:
         tfgan_kit.data.check_writable_dir(FLAGS.export_dir, "--export_dir")
     start = time.time()
-    stages = []
+    stages, half_backup_dir = [], os.path.join(backup_dir, "half_size")
     if grow_epochs:  # The half-size backup stays until the full size's takes over at its end.
         choose_recipe((size // 2, size // 2, image_shape[-1]))
         print(f"Growing: epochs 1-{grow_epochs} at {size // 2} px, {grow_epochs + 1}-{epochs} at {size} px")
-        stages.append(train(strategy, size // 2, grow_epochs, os.path.join(backup_dir, "half_size"),
-                            keep_backup=True))
+        stages.append(train(strategy, size // 2, grow_epochs, half_backup_dir, keep_backup=True))
         if stop_reason(stages[0]):
             raise SystemExit(f"Stopped at half size, not grown: {stop_reason(stages[0])}")
         apply_recipe(recipe)
     stages.append(train(strategy, size, epochs, backup_dir, stages[0].gan if stages else None, grow_epochs))
     seconds = time.time() - start
     if grow_epochs and not stop_reason(stages[-1]):
-        tfgan_kit.CrashSafeBackup(os.path.join(backup_dir, "half_size")).delete()
+        tfgan_kit.CrashSafeBackup(half_backup_dir).delete()
         if os.path.isdir(backup_dir) and not os.listdir(backup_dir):
             os.rmdir(backup_dir)
     last = stages[-1]

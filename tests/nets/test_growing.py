@@ -6,10 +6,7 @@ import pytest
 
 import tfgan_kit
 from tfgan_kit.nets import copy_matching_weights
-
-
-def _weighted(model):
-    return [layer for layer in model.layers if layer.weights]
+from tfgan_kit.nets.growing import _weighted_layers as _weighted
 
 
 def _same(a, b) -> bool:
