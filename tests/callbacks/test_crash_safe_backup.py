@@ -84,6 +84,26 @@ def test_backup_restores_networks_optimizers_ema_noise_histories_and_epoch(tmp_p
         assert_same(saved[key], values(variables))
 
 
+def test_a_fit_that_started_at_a_later_epoch_resumes_to_the_same_batches(tmp_path):
+    # A grown run's full-size stage: its fit starts at initial_epoch=2 and its dataset is new, so
+    # a resume replays the shuffling of the epochs since 2, not since 0. A fresh dataset and GAN
+    # stand for a new process (each dataset draws its shuffles from its own seed generator).
+    def run(epochs, backup_dir=None):
+        keras.utils.set_random_seed(0)
+        gan, data = tiny_gan(), _data()
+        backups = [] if backup_dir is None else [
+            tfgan_kit.CrashSafeBackup(backup_dir, dataset=data, delete_on_finish=False)]
+        gan.fit(data, initial_epoch=2, epochs=epochs, verbose=0, callbacks=backups)
+        return gan, backups
+
+    whole, _ = run(5)
+    run(4, tmp_path)  # stopped after epoch 4
+    resumed, [backup] = run(5, tmp_path)
+    assert backup.restored_epoch == 4
+    assert int(resumed.g_optimizer.iterations) == int(whole.g_optimizer.iterations) == 3 * 2
+    assert_same(values(whole.weights), values(resumed.weights))
+
+
 def test_failed_backup_write_leaves_the_previous_backup_loadable(tmp_path):
     gan = tiny_gan()
     gan.fit(_data(), epochs=1, verbose=0,

