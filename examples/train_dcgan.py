@@ -86,6 +86,9 @@ flags.DEFINE_integer("min_width", None, "resnet networks: the fewest channels of
                      "it from 64 px.", lower_bound=1)
 flags.DEFINE_bool("output_skips", False, "resnet networks: G adds an image from every resolution "
                   "(StyleGAN2's skip generator) instead of drawing it at the end.")
+flags.DEFINE_integer("pixel_shuffle", 1, "resnet networks: both run at 1/N of the image's size; G's "
+                     "channels unfold into NxN pixels and D folds them back (2: a 64 px pair at about "
+                     "the cost of a 32 px one).", lower_bound=1)
 flags.DEFINE_integer("d_width", None, "D's width when it differs from --width (e.g. a quarter of it).",
                      lower_bound=1)
 flags.DEFINE_integer("d_min_width", None, "resnet networks: D's --min_width when it differs from G's.",
@@ -213,10 +216,12 @@ def build_gan(image_shape, batches: int, classes: int | None = None, norm: str =
     if FLAGS.networks == "resnet":
         generator = tfgan_kit.resnet_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
                                                num_classes=classes, min_width=FLAGS.min_width,
-                                               output_skips=FLAGS.output_skips)
+                                               output_skips=FLAGS.output_skips,
+                                               pixel_shuffle=FLAGS.pixel_shuffle)
         discriminator = tfgan_kit.resnet_discriminator(image_shape, width=FLAGS.d_width or FLAGS.width,
                                                        pack=FLAGS.pack, num_classes=classes,
-                                                       min_width=FLAGS.d_min_width or FLAGS.min_width)
+                                                       min_width=FLAGS.d_min_width or FLAGS.min_width,
+                                                       pixel_shuffle=FLAGS.pixel_shuffle)
     else:
         generator = tfgan_kit.dcgan_generator(image_shape, FLAGS.latent_dim, width=FLAGS.width,
                                               norm=norm, num_classes=classes)
