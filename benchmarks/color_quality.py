@@ -66,7 +66,7 @@ TRAINING_FLAGS = ("networks", "batch_size", "latent_dim", "width", "lr", "lr_dec
                   "augment_policy", "ada_kimg", "r1_gamma", "r2_gamma", "label_smoothing", "loss",
                   "steps_per_execution", "precision", "ema_decay", "ema_start_step", "d_lr_multiplier",
                   "labels", "conditioning", "recipe", "mirror", "min_width", "d_min_width", "output_skips",
-                  "grow_epochs")
+                  "grow_epochs", "pixel_shuffle")
 SNGAN = {"networks": "resnet", "loss": "hinge", "beta1": 0.0, "beta2": 0.9, "lr": 2e-4}
 DIFFAUGMENT = {"augment": "diffaugment", "augment_policy": "color,translation,cutout"}
 # The DCGAN pair: --recipe=none (since 32836fa the example picks `color` for color images).
@@ -106,6 +106,12 @@ RECIPES = {
     # Progressive growing at 64 px: 60 epochs (~900 s on a 2-core Xeon at 18 steps/s) of `color`
     # at 32 px (its 4-32 px G blocks are color64's), then color64 from them (D: new).
     "grown": {"grow_epochs": 60},
+    # At 64 px: `color`'s 32 px pair on pixel-shuffled images (G unfolds 12 channels into 2x2
+    # pixels, D folds them back), at about a 32 px step's cost.
+    "color_ps2": {"recipe": "color", "pixel_shuffle": 2},
+    # At 64 px (color64), for the subgroups it misses: D judges pairs (PacGAN), or R1 on real images.
+    "defaults_pack2": {"pack": 2},
+    "defaults_r1": {"r1_gamma": 0.1},
     "defaults_g64": {"width": 64, "d_width": 32},                 # a wider G only
     "defaults_float32": {"precision": "float32"},                 # speed probes: steps/s
     "defaults_spe70": {"steps_per_execution": 70},                # half an epoch a call
