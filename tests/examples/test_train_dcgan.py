@@ -69,6 +69,8 @@ def test_train_dcgan_on_a_folder_of_mixed_photos(tmp_path, networks):
                "--mode_collapse_monitor=off"]
     if networks == "dcgan":
         command.append("--batch_size=8")  # a flag given wins over the recipe's batch size
+    else:
+        command.append("--pixel_shuffle=2")  # both networks at 16 px
     refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0 and "broken.jpg" in refused.stderr
     result = subprocess.run(command + ["--skip_bad_files"], capture_output=True, text=True,
@@ -87,6 +89,9 @@ def test_train_dcgan_on_a_folder_of_mixed_photos(tmp_path, networks):
     # --batch_size=8 wins over it (5).
     assert int(gan.d_optimizer.iterations) == (5 if networks == "dcgan" else 2)
     assert ("Conv2DTranspose" in {type(l).__name__ for l in gan.generator.layers}) == (networks == "dcgan")
+    if networks == "resnet":  # saved and loaded with its pixel shuffles
+        assert [type(gan.generator.layers[-2]).__name__, type(gan.discriminator.layers[1]).__name__] == [
+            "PixelShuffle", "PixelUnshuffle"]
 
 
 @pytest.mark.slow
