@@ -13,14 +13,25 @@ import keras
 import tensorflow as tf
 
 
-def _check_factor(factor, layer: str) -> int:
-    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
-        raise ValueError(f"{layer} received factor={factor!r}; expected an int >= 2.")
-    return factor
+class _Rearrange(keras.layers.Layer):
+    """What both directions share: the factor, checked, and the config."""
+
+    def __init__(self, factor: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
+            raise ValueError(f"{type(self).__name__} received factor={factor!r}; expected an int >= 2.")
+        self.factor = factor
+
+    def _scaled(self, input_shape, side, channels):
+        batch, height, width, depth = input_shape
+        return (batch, *(None if n is None else side(n) for n in (height, width)), channels(depth))
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
 
 
 @keras.saving.register_keras_serializable(package="tfgan_kit")
-class PixelShuffle(keras.layers.Layer):
+class PixelShuffle(_Rearrange):
     """Unfolds `(h, w, c * factor**2)` features into a `(h * factor, w * factor, c)` image.
 
     Each position's `factor**2` groups of `c` channels become a `factor x factor`
@@ -39,10 +50,6 @@ class PixelShuffle(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, factor: int = 2, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = _check_factor(factor, "PixelShuffle")
-
     def build(self, input_shape):
         if input_shape[-1] % self.factor**2:
             raise ValueError(
@@ -54,16 +61,11 @@ class PixelShuffle(keras.layers.Layer):
         return tf.nn.depth_to_space(inputs, self.factor)
 
     def compute_output_shape(self, input_shape):
-        batch, height, width, channels = input_shape
-        scale = lambda n: None if n is None else n * self.factor
-        return (batch, scale(height), scale(width), channels // self.factor**2)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
+        return self._scaled(input_shape, lambda n: n * self.factor, lambda c: c // self.factor**2)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_kit")
-class PixelUnshuffle(keras.layers.Layer):
+class PixelUnshuffle(_Rearrange):
     """Folds a `(h, w, c)` image into `(h / factor, w / factor, c * factor**2)` features.
 
     The inverse of `PixelShuffle` (`tf.nn.space_to_depth`): every `factor x factor`
@@ -80,10 +82,6 @@ class PixelUnshuffle(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, factor: int = 2, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = _check_factor(factor, "PixelUnshuffle")
-
     def build(self, input_shape):
         if any(n is not None and n % self.factor for n in input_shape[1:3]):
             raise ValueError(
@@ -95,9 +93,4 @@ class PixelUnshuffle(keras.layers.Layer):
         return tf.nn.space_to_depth(inputs, self.factor)
 
     def compute_output_shape(self, input_shape):
-        batch, height, width, channels = input_shape
-        scale = lambda n: None if n is None else n // self.factor
-        return (batch, scale(height), scale(width), channels * self.factor**2)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
+        return self._scaled(input_shape, lambda n: n // self.factor, lambda c: c * self.factor**2)
