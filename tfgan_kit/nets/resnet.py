@@ -47,11 +47,10 @@ def _inner_size(image_shape, pixel_shuffle: int, builder: str):
     size, channels = _check_image_shape(image_shape, builder)
     if isinstance(pixel_shuffle, bool) or not isinstance(pixel_shuffle, int) or pixel_shuffle < 1:
         raise ValueError(f"{builder} received pixel_shuffle={pixel_shuffle!r}; expected an int >= 1.")
-    if pixel_shuffle > 1:
-        inner = size // pixel_shuffle
-        _check_image_shape((inner, inner, channels), f"{builder} with pixel_shuffle={pixel_shuffle}")
-        return inner, channels
-    return size, channels
+    if pixel_shuffle == 1:
+        return size, channels
+    inner = size // pixel_shuffle
+    return _check_image_shape((inner, inner, channels), f"{builder} with pixel_shuffle={pixel_shuffle}")
 
 
 def _doublings(size: int) -> int:
