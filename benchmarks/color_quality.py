@@ -112,6 +112,7 @@ RECIPES = {
     # At 64 px (color64), for the subgroups it misses: D judges pairs (PacGAN), or R1 on real images.
     "defaults_pack2": {"pack": 2},
     "defaults_r1": {"r1_gamma": 0.1},
+    "defaults_beta2_099": {"beta2": 0.99},                        # R3GAN's Adam beta_2 at 64 px
     "defaults_g64": {"width": 64, "d_width": 32},                 # a wider G only
     "defaults_float32": {"precision": "float32"},                 # speed probes: steps/s
     "defaults_spe70": {"steps_per_execution": 70},                # half an epoch a call
