@@ -53,6 +53,11 @@ def values(variables):
     return [np.array(v.numpy()) for v in variables]
 
 
+def same(a, b) -> bool:
+    """Whether two lists of arrays are bitwise equal."""
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
 def assert_same(a, b):
     """Two lists of arrays are bitwise equal."""
     assert len(a) == len(b)

@@ -10,9 +10,8 @@ import warnings
 
 import keras
 import matplotlib.image as plt_image
-import numpy as np
 import pytest
-from conftest import REPO, make_photo_folder, values
+from conftest import REPO, make_photo_folder, same, values
 
 import tfgan_kit  # registers the GAN for load_model
 
@@ -164,21 +163,16 @@ def test_a_grown_run_trains_at_half_size_first_and_a_killed_one_resumes_to_the_s
     iterations, resumed = state("killed")
     assert iterations == 2  # the 64 px stage's 2 epochs of 1 batch of 16
     assert not (tmp_path / "killed" / "backup").exists()
-    if not _same(state("whole")[1], resumed):
+    if not same(state("whole")[1], resumed):
         # Excused only where two uninterrupted runs of one command differ as well.
         rerun = subprocess.run(_grown(photos, tmp_path / "again"), env=env, capture_output=True,
                                text=True, timeout=600)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
-        assert not _same(state("whole")[1], state("again")[1]), \
+        assert not same(state("whole")[1], state("again")[1]), \
             "the resumed run's weights differ from the uninterrupted run's"
         warnings.warn("Two uninterrupted runs of one command end with different weights on this host "
                       "(its kernels do not repeat across processes): the grown resume was checked by "
                       "its messages and counts only.")
-
-
-def _same(a, b) -> bool:
-    """Two lists of arrays are bitwise equal."""
-    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
 @pytest.mark.parametrize("flags, message", [(["--grow_epochs=2"], "fewer --grow_epochs than --epochs"),

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from conftest import same, values
 
 import tfgan_kit
 from tfgan_kit.nets import copy_matching_weights
@@ -10,7 +11,8 @@ from tfgan_kit.nets.growing import _weighted_layers as _weighted
 
 
 def _same(a, b) -> bool:
-    return all(np.array_equal(x.numpy(), y.numpy()) for x, y in zip(a.weights, b.weights))
+    """Two layers' weights are bitwise equal."""
+    return same(values(a.weights), values(b.weights))
 
 
 def _trained_like(model, seed=1):
